@@ -1,0 +1,229 @@
+"""The error catalogue of SPEC §1 and the one place that renders every error as JSON."""
+
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import DisallowedHost
+from django.http import Http404, HttpRequest, JsonResponse
+from rest_framework import exceptions as drf
+from rest_framework.settings import api_settings
+
+from orderservice.common.exceptions import DatabaseUnavailable
+from orderservice.inventory.exceptions import (
+    OutOfStock,
+    ProductAlreadyExists,
+    ProductNotFound,
+    UnknownProducts,
+)
+from orderservice.orders.exceptions import (
+    EmptyOrder,
+    OrderConflict,
+    OrderNotFound,
+    OrderVersionMismatch,
+)
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class ErrorKind:
+    status: int
+    slug: str  # the anchor of its section in the error docs
+    message: str
+    cause: str  # for the docs page: why it happens and what to do
+
+
+INVALID_REQUEST = ErrorKind(
+    400, "invalid-request",
+    "Invalid request. Please review your request and ensure everything is correct.",
+    "The body, a path segment or a query parameter failed validation. `details` names each "
+    "field and the problem; fix those and send again.",
+)
+UNAUTHENTICATED = ErrorKind(
+    401, "unauthenticated",
+    "Authentication credentials were not provided or are invalid.",
+    "Send `Authorization: Token <key>` (or `Bearer <key>`) with a key from `issue_token`.",
+)
+PERMISSION_DENIED = ErrorKind(
+    403, "permission-denied",
+    "You do not have permission to perform this action.",
+    "Only staff users may write products or set `order_status`.",
+)
+ORDER_NOT_FOUND = ErrorKind(
+    404, "order-not-found",
+    "Order not found. Ensure supplied order_id is correct.",
+    "No order with this id exists among the orders you can see.",
+)
+OUT_OF_STOCK = ErrorKind(
+    404, "product-out-of-stock",
+    "Product out of stock.",
+    "The stock cannot fill the request. `details.out_of_stock` lists each short line with what "
+    "was requested and what is available.",
+)
+PRODUCT_NOT_FOUND = ErrorKind(
+    404, "product-not-found", "Product not found.", "No product with this product_id exists."
+)
+NOT_FOUND = ErrorKind(404, "not-found", "Not found.", "No endpoint answers at this path.")
+METHOD_NOT_ALLOWED = ErrorKind(
+    405, "method-not-allowed", "Method not allowed.",
+    "This endpoint does not accept the method; the `Allow` header lists those it does.",
+)
+CONFLICT = ErrorKind(
+    409, "conflict", "The request conflicts with the current state of the resource.",
+    "The order's status forbids the change (cancelling a cancelled or shipped order, editing a "
+    "shipped one, a transition outside the status pipeline), or the product already exists. "
+    "The `error` sentence says which.",
+)
+PRECONDITION_FAILED = ErrorKind(
+    412, "precondition-failed",
+    "Order was modified by another request. Fetch it again and retry.",
+    "`If-Match` did not name the order's current `ETag`. GET the order, then retry with its ETag.",
+)
+PAYLOAD_TOO_LARGE = ErrorKind(
+    413, "request-too-large", "Request body too large.", "Bodies are limited to 64 KiB."
+)
+UNSUPPORTED_MEDIA_TYPE = ErrorKind(
+    415, "unsupported-media-type",
+    "Unsupported media type. Send application/json.",
+    "Send the body as JSON with `Content-Type: application/json`.",
+)
+THROTTLED = ErrorKind(
+    429, "throttled", "Too many requests. Retry later.",
+    "You sent more requests than the rate limit allows; wait `Retry-After` seconds.",
+)
+INTERNAL_ERROR = ErrorKind(
+    500, "internal-error", "Internal server error.",
+    "A bug on our side; it has been logged. Retrying may not help.",
+)
+INVENTORY_UNAVAILABLE = ErrorKind(
+    503, "inventory-unavailable",
+    "Inventory service unavailable. Please retry later.",
+    "The database did not answer within the retry budget. Nothing was stored; retry after "
+    "`Retry-After` seconds.",
+)
+
+CATALOGUE: tuple[ErrorKind, ...] = (
+    INVALID_REQUEST, UNAUTHENTICATED, PERMISSION_DENIED, ORDER_NOT_FOUND, OUT_OF_STOCK,
+    PRODUCT_NOT_FOUND, NOT_FOUND, METHOD_NOT_ALLOWED, CONFLICT, PRECONDITION_FAILED,
+    PAYLOAD_TOO_LARGE, UNSUPPORTED_MEDIA_TYPE, THROTTLED, INTERNAL_ERROR, INVENTORY_UNAVAILABLE,
+)  # fmt: skip
+
+
+def documentation_url(request: HttpRequest | None, kind: ErrorKind) -> str:
+    base = settings.ERROR_DOCS_BASE_URL
+    if not base and request is not None:
+        try:
+            base = request.build_absolute_uri("/docs/errors")
+        except DisallowedHost:
+            base = ""
+    return f"{base or '/docs/errors'}#{kind.slug}"
+
+
+def error_response(
+    request: HttpRequest | None,
+    kind: ErrorKind,
+    *,
+    details: Mapping[str, Any] | None = None,
+    message: str | None = None,
+    headers: Mapping[str, str] | None = None,
+) -> JsonResponse:
+    body: dict[str, Any] = {
+        "error": message or kind.message,
+        "documentation": documentation_url(request, kind),
+    }
+    if details:
+        body["details"] = details
+    return JsonResponse(body, status=kind.status, headers=headers)
+
+
+def validation_details(detail: Any, prefix: str = "") -> dict[str, list[str]]:
+    """DRF's nested error structure as flat `{"products[1].item_count": ["..."]}`."""
+    flat: dict[str, list[str]] = {}
+    if isinstance(detail, Mapping):
+        for key, value in detail.items():
+            if key in ("non_field_errors", api_settings.NON_FIELD_ERRORS_KEY):
+                path = prefix or "body"
+            elif isinstance(key, int):
+                path = f"{prefix}[{key}]"
+            else:
+                path = f"{prefix}.{key}" if prefix else str(key)
+            flat.update(validation_details(value, path))
+    elif isinstance(detail, list) and all(isinstance(item, str) for item in detail):
+        flat.setdefault(prefix or "body", []).extend(str(item) for item in detail)
+    elif isinstance(detail, list):
+        for index, item in enumerate(detail):
+            flat.update(validation_details(item, f"{prefix}[{index}]"))
+    else:
+        flat.setdefault(prefix or "body", []).append(str(detail))
+    return flat
+
+
+def _response_for(exc: Exception, request: HttpRequest | None) -> JsonResponse | None:
+    if isinstance(exc, drf.ValidationError):
+        return error_response(request, INVALID_REQUEST, details=validation_details(exc.detail))
+    if isinstance(exc, drf.ParseError):
+        return error_response(request, INVALID_REQUEST, details={"body": [str(exc.detail)]})
+    if isinstance(exc, drf.NotAuthenticated | drf.AuthenticationFailed):
+        auth_header = getattr(exc, "auth_header", None)
+        return error_response(
+            request, UNAUTHENTICATED, headers={"WWW-Authenticate": auth_header} if auth_header else None
+        )
+    if isinstance(exc, drf.PermissionDenied):
+        return error_response(request, PERMISSION_DENIED)
+    if isinstance(exc, drf.MethodNotAllowed):
+        return error_response(request, METHOD_NOT_ALLOWED)
+    if isinstance(exc, drf.UnsupportedMediaType):
+        return error_response(request, UNSUPPORTED_MEDIA_TYPE)
+    if isinstance(exc, drf.Throttled):
+        wait = exc.wait
+        headers = {"Retry-After": str(max(1, int(wait + 0.999)))} if wait is not None else None
+        return error_response(request, THROTTLED, headers=headers)
+    if isinstance(exc, drf.NotFound | Http404):
+        return error_response(request, NOT_FOUND)
+    if isinstance(exc, OrderNotFound):
+        return error_response(request, ORDER_NOT_FOUND)
+    if isinstance(exc, ProductNotFound):
+        return error_response(request, PRODUCT_NOT_FOUND)
+    if isinstance(exc, OutOfStock):
+        shortages = [
+            {"product_id": s.product_id, "requested": s.requested, "available": s.available}
+            for s in exc.shortages
+        ]
+        return error_response(request, OUT_OF_STOCK, details={"out_of_stock": shortages})
+    if isinstance(exc, UnknownProducts):
+        return error_response(request, INVALID_REQUEST, details={"unknown_products": exc.product_ids})
+    if isinstance(exc, EmptyOrder):
+        return error_response(
+            request,
+            INVALID_REQUEST,
+            details={"products": ["The change would leave the order without items; cancel it with DELETE instead."]},
+        )
+    if isinstance(exc, OrderConflict):
+        return error_response(request, CONFLICT, message=str(exc))
+    if isinstance(exc, ProductAlreadyExists):
+        return error_response(request, CONFLICT, message="A product with this product_id already exists.")
+    if isinstance(exc, OrderVersionMismatch):
+        return error_response(request, PRECONDITION_FAILED)
+    if isinstance(exc, DatabaseUnavailable):
+        return error_response(request, INVENTORY_UNAVAILABLE, headers={"Retry-After": str(exc.wait)})
+    if isinstance(exc, drf.APIException):
+        # Any other DRF exception keeps its status; the body still follows the contract.
+        kind = next((k for k in CATALOGUE if k.status == exc.status_code), INVALID_REQUEST)
+        return error_response(request, kind)
+    return None
+
+
+def exception_handler(exc: Exception, context: Mapping[str, Any]) -> JsonResponse | None:
+    """DRF's EXCEPTION_HANDLER: known exceptions become contract errors; others propagate to a 500."""
+    return _response_for(exc, context.get("request"))
+
+
+def exception_response(exc: Exception, request: HttpRequest | None) -> JsonResponse:
+    """For code outside DRF views (middleware): a known exception's answer, or a 500."""
+    response = _response_for(exc, request)
+    if response is not None:
+        return response
+    return error_response(request, INTERNAL_ERROR)

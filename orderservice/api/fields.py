@@ -1,0 +1,84 @@
+"""Strict JSON types for request bodies: DRF's defaults coerce `"3"` and `1.0` and ignore extra keys."""
+
+from typing import Any
+
+from rest_framework import serializers
+
+ID_REGEX = r"^[A-Za-z0-9._-]{1,64}$"
+
+
+class StrictIntegerField(serializers.IntegerField):
+    """A JSON integer only: not a bool, a float (even 1.0) or a numeric string."""
+
+    default_error_messages = {"invalid": "Must be a JSON integer."}
+
+    def to_internal_value(self, data: Any) -> int:
+        if isinstance(data, bool) or not isinstance(data, int):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+class StrictCharField(serializers.CharField):
+    """A JSON string only (DRF would turn 12 into "12"); never trimmed."""
+
+    default_error_messages = {"invalid": "Must be a JSON string."}
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("trim_whitespace", False)
+        super().__init__(**kwargs)
+
+    def to_internal_value(self, data: Any) -> str:
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+class StrictChoiceField(serializers.ChoiceField):
+    default_error_messages = {"invalid_choice": "Must be one of: {choices}."}
+
+    def to_internal_value(self, data: Any) -> Any:
+        if not isinstance(data, str):
+            self.fail("invalid_choice", input=data, choices=", ".join(map(str, self.choices)))
+        return super().to_internal_value(data)
+
+    def fail(self, key: str, **kwargs: Any) -> Any:
+        kwargs.setdefault("choices", ", ".join(map(str, self.choices)))
+        return super().fail(key, **kwargs)
+
+
+class StrictRegexField(serializers.RegexField):
+    def __init__(self, regex: str, **kwargs: Any) -> None:
+        kwargs.setdefault("trim_whitespace", False)
+        super().__init__(regex, **kwargs)
+
+    def to_internal_value(self, data: Any) -> str:
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+class ProductIdField(StrictRegexField):
+    """A SKU: 1 to 64 characters of A-Z a-z 0-9 . _ -"""
+
+    default_error_messages = {"invalid": "Must be 1 to 64 characters of A-Z a-z 0-9 . _ -"}
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(ID_REGEX, **kwargs)
+
+
+class StrictSerializer(serializers.Serializer):
+    """Rejects keys it does not declare, naming each one, beside the usual field errors."""
+
+    def to_internal_value(self, data: Any) -> Any:
+        unknown: dict[str, list[str]] = {}
+        if isinstance(data, dict):
+            unknown = {key: ["Unknown field."] for key in data if key not in self.fields}
+        try:
+            value = super().to_internal_value(data)
+        except serializers.ValidationError as exc:
+            if unknown and isinstance(exc.detail, dict):
+                raise serializers.ValidationError({**exc.detail, **unknown}) from exc
+            raise
+        if unknown:
+            raise serializers.ValidationError(unknown)
+        return value

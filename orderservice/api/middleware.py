@@ -1,0 +1,57 @@
+"""JSON for everything Django answers outside DRF: unknown routes, oversized bodies, crashes."""
+
+import logging
+from collections.abc import Callable
+
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse
+
+from orderservice.api import errors
+
+logger = logging.getLogger("orderservice.errors")
+
+# Paths that serve HTML on purpose; everything else is the API and answers JSON only.
+_HTML_PREFIXES = ("/admin", "/docs", "/static")
+
+
+class JsonErrorMiddleware:
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        too_large = self._refuse_large_body(request)
+        if too_large is not None:
+            return too_large
+        response = self.get_response(request)
+        if response.status_code in (404, 405, 500) and not self._is_json(response):
+            if not request.path.startswith(_HTML_PREFIXES):
+                kind = {404: errors.NOT_FOUND, 405: errors.METHOD_NOT_ALLOWED}.get(
+                    response.status_code, errors.INTERNAL_ERROR
+                )
+                replacement = errors.error_response(request, kind)
+                if response.has_header("Allow"):
+                    replacement["Allow"] = response["Allow"]
+                return replacement
+        return response
+
+    def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse:
+        # Reached by anything no view handled: log the traceback here, send none to the client.
+        logger.exception("unhandled error on %s %s", request.method, request.path)
+        return errors.exception_response(exception, request)
+
+    @staticmethod
+    def _is_json(response: HttpResponse) -> bool:
+        return response.get("Content-Type", "").startswith("application/json")
+
+    @staticmethod
+    def _refuse_large_body(request: HttpRequest) -> HttpResponse | None:
+        raw = request.META.get("CONTENT_LENGTH") or "0"
+        try:
+            length = int(raw)
+        except ValueError:
+            return errors.error_response(
+                request, errors.INVALID_REQUEST, details={"Content-Length": ["Must be an integer."]}
+            )
+        if length > settings.MAX_REQUEST_BODY_BYTES:
+            return errors.error_response(request, errors.PAYLOAD_TOO_LARGE)
+        return None

@@ -1,0 +1,94 @@
+"""HTTP endpoints for products: thin views over inventory services and selectors."""
+
+import re
+
+from rest_framework import serializers
+from rest_framework.permissions import IsAdminUser
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from orderservice.api.fields import ID_REGEX, ProductIdField, StrictCharField, StrictIntegerField, StrictSerializer
+from orderservice.api.pagination import page_body, page_cursor, page_limit
+from orderservice.inventory import selectors, services
+from orderservice.inventory.models import Product
+
+MAX_STOCK = 1_000_000_000
+
+
+class ProductOutputSerializer(serializers.Serializer):
+    product_id = serializers.CharField()
+    name = serializers.CharField()
+    product_count = serializers.IntegerField()
+
+
+def _product_body(product: Product) -> dict[str, object]:
+    return {"product_id": product.product_id, "name": product.name, "product_count": product.product_count}
+
+
+def _staff_writes(request: Request) -> list[object]:
+    return [IsAdminUser()] if request.method not in ("GET", "HEAD", "OPTIONS") else []
+
+
+class ProductListApi(APIView):
+    class InputSerializer(StrictSerializer):
+        product_id = ProductIdField()
+        name = StrictCharField(min_length=1, max_length=200)
+        product_count = StrictIntegerField(min_value=0, max_value=MAX_STOCK, required=False, default=0)
+
+    def get_permissions(self) -> list:  # type: ignore[override]
+        return super().get_permissions() + _staff_writes(self.request)
+
+    def get(self, request: Request) -> Response:
+        limit = page_limit(request)
+        cursor = page_cursor(request)
+        after = cursor[0] if cursor else None
+        products = selectors.product_list(after=after, limit=limit + 1)
+        page = products[:limit]
+        position = [page[-1].product_id] if page else []
+        return Response(page_body(request, [_product_body(p) for p in page], len(products), limit, position))
+
+    def post(self, request: Request) -> Response:
+        serializer = self.InputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        product = services.product_create(**serializer.validated_data)
+        return Response(
+            _product_body(product), status=201, headers={"Location": f"/products/{product.product_id}"}
+        )
+
+
+class ProductDetailApi(APIView):
+    class InputSerializer(StrictSerializer):
+        name = StrictCharField(min_length=1, max_length=200, required=False)
+        product_count = StrictIntegerField(min_value=0, max_value=MAX_STOCK, required=False)
+        restock = StrictIntegerField(min_value=1, max_value=MAX_STOCK, required=False)
+
+        def validate(self, attrs: dict) -> dict:
+            if not attrs:
+                raise serializers.ValidationError("Send at least one of name, product_count, restock.")
+            if "restock" in attrs and len(attrs) > 1:
+                raise serializers.ValidationError("Send restock alone, without name or product_count.")
+            return attrs
+
+    def get_permissions(self) -> list:  # type: ignore[override]
+        return super().get_permissions() + _staff_writes(self.request)
+
+    def get(self, request: Request, product_id: str) -> Response:
+        _check_product_id(product_id)
+        return Response(_product_body(selectors.product_get(product_id=product_id)))
+
+    def patch(self, request: Request, product_id: str) -> Response:
+        _check_product_id(product_id)
+        serializer = self.InputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        if "restock" in data:
+            product = services.product_restock(product_id=product_id, amount=data["restock"])
+        else:
+            product = services.product_update(product_id=product_id, **data)
+        return Response(_product_body(product))
+
+
+def _check_product_id(product_id: str) -> None:
+    if not re.fullmatch(ID_REGEX, product_id):
+        raise serializers.ValidationError({"product_id": ["Must be 1 to 64 characters of A-Z a-z 0-9 . _ -"]})

@@ -1,0 +1,19 @@
+"""Reads of products."""
+
+from orderservice.inventory.exceptions import ProductNotFound
+from orderservice.inventory.models import Product
+
+
+def product_get(*, product_id: str) -> Product:
+    try:
+        return Product.objects.get(product_id=product_id)
+    except Product.DoesNotExist as exc:
+        raise ProductNotFound(product_id) from exc
+
+
+def product_list(*, after: str | None, limit: int) -> list[Product]:
+    """Products in product_id order, starting after the `after` id (keyset pagination)."""
+    products = Product.objects.order_by("product_id")
+    if after is not None:
+        products = products.filter(product_id__gt=after)
+    return list(products[:limit])

@@ -1,0 +1,157 @@
+"""HTTP endpoints for orders: parse, call one service or selector, shape the answer."""
+
+import re
+from datetime import datetime
+from typing import Any
+
+from rest_framework import exceptions, serializers
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from orderservice.api.fields import ProductIdField, StrictChoiceField, StrictIntegerField, StrictSerializer
+from orderservice.api.http import etag_for, if_match_versions
+from orderservice.api.pagination import page_body, page_cursor, page_limit
+from orderservice.orders import selectors, services
+from orderservice.orders.lines import merge_lines
+from orderservice.orders.models import ORDER_ID_PATTERN, Order
+from orderservice.orders.status import OrderStatus
+
+MAX_LINES = 100
+MAX_ITEM_COUNT = 10_000
+
+
+class PlaceLineSerializer(StrictSerializer):
+    product_id = ProductIdField()
+    item_count = StrictIntegerField(min_value=1, max_value=MAX_ITEM_COUNT)
+
+
+class EditLineSerializer(StrictSerializer):
+    product_id = ProductIdField()
+    item_count = StrictIntegerField(min_value=0, max_value=MAX_ITEM_COUNT)
+
+
+def _lines(validated: list[dict[str, Any]]) -> dict[str, int]:
+    return merge_lines((line["product_id"], line["item_count"]) for line in validated)
+
+
+def _order_body(order: Order, lines: dict[str, int]) -> dict[str, Any]:
+    return {
+        "order_id": order.id,
+        "order_status": order.status,
+        "products": [{"product_id": pid, "item_count": count} for pid, count in lines.items()],
+        "created_at": order.created_at,
+        "updated_at": order.updated_at,
+    }
+
+
+def _order_response(body: dict[str, Any], order: Order, **kwargs: Any) -> Response:
+    response = Response(body, **kwargs)
+    response["ETag"] = etag_for(order.version)
+    return response
+
+
+def _check_order_id(order_id: str) -> None:
+    if not re.fullmatch(ORDER_ID_PATTERN, order_id):
+        raise serializers.ValidationError({"order_id": ["Not an order id of this service."]})
+
+
+class OrderListApi(APIView):
+    class InputSerializer(StrictSerializer):
+        products = PlaceLineSerializer(many=True, min_length=1, max_length=MAX_LINES)
+        fulfillment = StrictChoiceField(choices=["partial", "all_or_nothing"], required=False, default="partial")
+
+    def get(self, request: Request) -> Response:
+        limit = page_limit(request)
+        status = request.query_params.get("status")
+        if status is not None and status not in OrderStatus.values:
+            raise serializers.ValidationError({"status": [f"Must be one of: {', '.join(OrderStatus.values)}."]})
+        orders = selectors.order_list_for_user(
+            user=request.user, status=status, after=_order_cursor(request), limit=limit + 1
+        )
+        page = orders[:limit]
+        position = [page[-1].created_at.isoformat(), page[-1].id] if page else []
+        results = [_order_body(order, selectors.order_lines(order)) for order in page]
+        return Response(page_body(request, results, len(orders), limit, position))
+
+    def post(self, request: Request) -> Response:
+        serializer = self.InputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        placed = services.order_place(
+            user=request.user, lines=_lines(data["products"]), partial=data["fulfillment"] == "partial"
+        )
+        order = placed.order
+        body = {
+            "message": "Success! Order placed",
+            "order_id": order.id,
+            "order_status": order.status,
+            "products": [
+                {"product_id": pid, "product_count": count, "item_count": count}
+                for pid, count in placed.lines.items()
+            ],
+            "out_of_stock": [
+                {"product_id": s.product_id, "requested": s.requested, "available": s.available}
+                for s in placed.out_of_stock
+            ],
+        }
+        return _order_response(body, order, headers={"Location": f"/orders/{order.id}"})
+
+
+def _order_cursor(request: Request) -> tuple[datetime, str] | None:
+    position = page_cursor(request)
+    if position is None:
+        return None
+    try:
+        created_at, order_id = position
+        return datetime.fromisoformat(created_at), order_id
+    except ValueError as exc:
+        raise serializers.ValidationError({"cursor": ["Not a cursor from a `next` link."]}) from exc
+
+
+class OrderDetailApi(APIView):
+    class InputSerializer(StrictSerializer):
+        products = EditLineSerializer(many=True, min_length=1, max_length=MAX_LINES, required=False)
+        order_status = StrictChoiceField(choices=OrderStatus.values, required=False)
+
+        def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+            if len(attrs) != 1:
+                raise serializers.ValidationError("Send either products or order_status.")
+            return attrs
+
+    def get(self, request: Request, order_id: str) -> Response:
+        _check_order_id(order_id)
+        order = selectors.order_get_for_user(order_id=order_id, user=request.user)
+        return _order_response(_order_body(order, selectors.order_lines(order)), order)
+
+    def patch(self, request: Request, order_id: str) -> Response:
+        _check_order_id(order_id)
+        if isinstance(request.data, dict) and "order_status" in request.data and not request.user.is_staff:
+            raise exceptions.PermissionDenied()
+        serializer = self.InputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        if_match = if_match_versions(request)
+        if "order_status" in data:
+            order = services.order_set_status(
+                order_id=order_id, user=request.user, status=data["order_status"], if_match=if_match
+            )
+            refreshed = selectors.order_get_for_user(order_id=order.id, user=request.user)
+            return _order_response(_order_body(refreshed, selectors.order_lines(refreshed)), order)
+        updated = services.order_update_lines(
+            order_id=order_id, user=request.user, lines=_lines(data["products"]), if_match=if_match
+        )
+        order = updated.order
+        body = {
+            "message": "Order successfully updated",
+            "order_id": order.id,
+            "order_status": order.status,
+            "products": [{"product_id": pid, "item_count": count} for pid, count in updated.lines.items()],
+            "changes": [{"product_id": c.product_id, "from": c.before, "to": c.after} for c in updated.changes],
+        }
+        return _order_response(body, order)
+
+    def delete(self, request: Request, order_id: str) -> Response:
+        _check_order_id(order_id)
+        order = services.order_cancel(order_id=order_id, user=request.user, if_match=if_match_versions(request))
+        return _order_response({"message": "Order successfully cancelled"}, order)

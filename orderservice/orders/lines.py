@@ -1,0 +1,41 @@
+"""Pure rules about order lines: merging duplicates and describing an edit."""
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class LineChange:
+    product_id: str
+    before: int
+    after: int
+
+
+def merge_lines(lines: Iterable[tuple[str, int]]) -> dict[str, int]:
+    """Add up the counts of lines naming the same product, keeping first-seen order."""
+    merged: dict[str, int] = {}
+    for product_id, count in lines:
+        merged[product_id] = merged.get(product_id, 0) + count
+    return merged
+
+
+def apply_edit(
+    current: Mapping[str, int], requested: Mapping[str, int]
+) -> tuple[dict[str, int], list[LineChange]]:
+    """The order's lines after setting each requested product's count (0 removes it).
+
+    Returns the new lines (existing products keep their place, new ones are appended) and the
+    changes actually made; a request that sets a count to its current value changes nothing.
+    """
+    result = dict(current)
+    changes: list[LineChange] = []
+    for product_id, count in requested.items():
+        before = current.get(product_id, 0)
+        if before == count:
+            continue
+        changes.append(LineChange(product_id, before, count))
+        if count:
+            result[product_id] = count
+        else:
+            del result[product_id]
+    return result, changes

@@ -1,0 +1,54 @@
+"""Orders and their lines. Stock lives in the inventory; a line only names a product."""
+
+import secrets
+
+from django.conf import settings
+from django.db import models
+
+from orderservice.orders.status import OrderStatus
+
+ORDER_ID_PREFIX = "ord_"
+ORDER_ID_PATTERN = r"ord_[0-9a-f]{24}"
+
+
+def new_order_id() -> str:
+    # 96 random bits: opaque, unguessable and carrying no sequence.
+    return ORDER_ID_PREFIX + secrets.token_hex(12)
+
+
+class Order(models.Model):
+    id = models.CharField(primary_key=True, max_length=32, default=new_order_id, editable=False)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="orders")
+    status = models.CharField(max_length=16, choices=OrderStatus.choices, default=OrderStatus.PLACED)
+    # Bumped on every change; it is the order's ETag.
+    version = models.PositiveIntegerField(default=1)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["user", "-created_at", "-id"], name="order_user_newest"),
+            models.Index(fields=["-created_at", "-id"], name="order_newest"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.id} ({self.status})"
+
+
+class OrderItem(models.Model):
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="items")
+    product = models.ForeignKey(
+        "inventory.Product", on_delete=models.PROTECT, related_name="+", db_column="product_id"
+    )
+    item_count = models.PositiveIntegerField()
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(item_count__gt=0), name="item_count_positive"),
+            models.UniqueConstraint(fields=["order", "product"], name="one_line_per_product"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.item_count} x {self.product_id}"

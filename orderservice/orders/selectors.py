@@ -1,0 +1,55 @@
+"""Reads of orders. Ownership is enforced here: another user's order is simply not found."""
+
+from datetime import datetime
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.db.models import Prefetch, Q, QuerySet
+
+from orderservice.orders.exceptions import OrderNotFound
+from orderservice.orders.models import Order, OrderItem
+
+
+def orders_visible_to(user: AbstractBaseUser) -> QuerySet[Order]:
+    orders = Order.objects.all()
+    if not getattr(user, "is_staff", False):
+        orders = orders.filter(user_id=user.pk)
+    return orders
+
+
+def _with_items(orders: QuerySet[Order]) -> QuerySet[Order]:
+    return orders.prefetch_related(
+        Prefetch("items", queryset=OrderItem.objects.only("order_id", "product_id", "item_count"))
+    )
+
+
+def order_get_for_user(*, order_id: str, user: AbstractBaseUser) -> Order:
+    """The order with its items. Raises OrderNotFound when missing or not visible to `user`."""
+    try:
+        return _with_items(orders_visible_to(user)).get(id=order_id)
+    except Order.DoesNotExist as exc:
+        raise OrderNotFound(order_id) from exc
+
+
+def order_list_for_user(
+    *,
+    user: AbstractBaseUser,
+    status: str | None,
+    after: tuple[datetime, str] | None,
+    limit: int,
+) -> list[Order]:
+    """Newest first, with items (two queries whatever the page size).
+
+    `after` is the (created_at, id) of the last order of the previous page.
+    """
+    orders = orders_visible_to(user).order_by("-created_at", "-id")
+    if status is not None:
+        orders = orders.filter(status=status)
+    if after is not None:
+        created_at, order_id = after
+        orders = orders.filter(Q(created_at__lt=created_at) | Q(created_at=created_at, id__lt=order_id))
+    return list(_with_items(orders)[:limit])
+
+
+def order_lines(order: Order) -> dict[str, int]:
+    """The order's lines as product_id -> count, in the order they were added."""
+    return {item.product_id: item.item_count for item in order.items.all()}

@@ -1,0 +1,159 @@
+"""Every write to orders. Each service owns its transaction and moves stock inside it.
+
+Lock order, everywhere: the order row first (when there is one), then products in product_id
+order (inventory.locks). Status and If-Match are checked while the order row is held, so two
+racing requests cannot both pass the check.
+"""
+
+from collections.abc import Collection
+from dataclasses import dataclass
+
+from django.contrib.auth.models import AbstractBaseUser
+
+from orderservice.common.db import in_transaction
+from orderservice.inventory.exceptions import Shortage
+from orderservice.inventory.services import stock_decrease, stock_exchange, stock_increase
+from orderservice.orders.exceptions import (
+    EmptyOrder,
+    OrderConflict,
+    OrderNotFound,
+    OrderVersionMismatch,
+)
+from orderservice.orders.lines import LineChange, apply_edit
+from orderservice.orders.models import Order, OrderItem
+from orderservice.orders.selectors import order_lines, orders_visible_to
+from orderservice.orders.status import OrderStatus, edit_refusal, transition_refusal
+
+
+@dataclass(frozen=True)
+class PlacedOrder:
+    order: Order
+    lines: dict[str, int]
+    out_of_stock: list[Shortage]
+
+
+@dataclass(frozen=True)
+class UpdatedOrder:
+    order: Order
+    lines: dict[str, int]
+    changes: list[LineChange]
+
+
+@in_transaction
+def order_place(*, user: AbstractBaseUser, lines: dict[str, int], partial: bool) -> PlacedOrder:
+    """Take stock for `lines` (already merged) and store the order, in one transaction.
+
+    Locks the products. Raises UnknownProducts or OutOfStock, having stored nothing.
+    """
+    decrease = stock_decrease(lines, partial=partial)
+    order = Order.objects.create(user_id=user.pk, status=OrderStatus.PLACED)
+    OrderItem.objects.bulk_create(
+        OrderItem(order=order, product_id=product_id, item_count=count)
+        for product_id, count in decrease.taken.items()
+    )
+    return PlacedOrder(order=order, lines=decrease.taken, out_of_stock=decrease.shortages)
+
+
+@in_transaction
+def order_cancel(
+    *, order_id: str, user: AbstractBaseUser, if_match: Collection[int] | None = None
+) -> Order:
+    """Cancel the order and return every item to stock, exactly once.
+
+    Locks the order, then its products. Raises OrderNotFound, OrderVersionMismatch, OrderConflict.
+    """
+    order = _order_lock(order_id=order_id, user=user, if_match=if_match)
+    return _cancel_locked(order)
+
+
+@in_transaction
+def order_set_status(
+    *, order_id: str, user: AbstractBaseUser, status: str, if_match: Collection[int] | None = None
+) -> Order:
+    """Move an order along its status pipeline (staff). `cancelled` is a cancel: stock returns.
+
+    Locks the order. Raises OrderNotFound, OrderVersionMismatch, OrderConflict.
+    """
+    order = _order_lock(order_id=order_id, user=user, if_match=if_match)
+    if status == OrderStatus.CANCELLED:
+        return _cancel_locked(order)
+    refusal = transition_refusal(order.status, status)
+    if refusal:
+        raise OrderConflict(refusal)
+    order.status = status
+    _save_new_version(order)
+    return order
+
+
+@in_transaction
+def order_update_lines(
+    *,
+    order_id: str,
+    user: AbstractBaseUser,
+    lines: dict[str, int],
+    if_match: Collection[int] | None = None,
+) -> UpdatedOrder:
+    """Set the count of each named product in the order (0 removes it); stock moves by the difference.
+
+    All or nothing. Locks the order, then the products involved. Raises OrderNotFound,
+    OrderVersionMismatch, OrderConflict, EmptyOrder, UnknownProducts, OutOfStock.
+    """
+    order = _order_lock(order_id=order_id, user=user, if_match=if_match)
+    refusal = edit_refusal(order.status)
+    if refusal:
+        raise OrderConflict(refusal)
+    items = {item.product_id: item for item in order.items.all()}
+    new_lines, changes = apply_edit({pid: item.item_count for pid, item in items.items()}, lines)
+    if not new_lines:
+        raise EmptyOrder(order_id)
+    if not changes:
+        return UpdatedOrder(order=order, lines=new_lines, changes=[])
+
+    take = {c.product_id: c.after - c.before for c in changes if c.after > c.before}
+    give_back = {c.product_id: c.before - c.after for c in changes if c.after < c.before}
+    # Unknown products and shortages raise here, before any order line is written.
+    stock_exchange(take=take, give_back=give_back, partial=False)
+
+    removed = [c.product_id for c in changes if c.after == 0]
+    if removed:
+        OrderItem.objects.filter(order=order, product_id__in=removed).delete()
+    resized = [c for c in changes if c.after and c.before]
+    for change in resized:
+        items[change.product_id].item_count = change.after
+    if resized:
+        OrderItem.objects.bulk_update([items[c.product_id] for c in resized], ["item_count"])
+    added = [
+        OrderItem(order=order, product_id=c.product_id, item_count=c.after)
+        for c in changes
+        if c.after and not c.before
+    ]
+    if added:
+        OrderItem.objects.bulk_create(added)
+    _save_new_version(order)
+    return UpdatedOrder(order=order, lines=new_lines, changes=changes)
+
+
+def _order_lock(*, order_id: str, user: AbstractBaseUser, if_match: Collection[int] | None) -> Order:
+    """Lock the caller's order row and check the client's If-Match while holding it."""
+    try:
+        order = orders_visible_to(user).select_for_update().get(id=order_id)
+    except Order.DoesNotExist as exc:
+        raise OrderNotFound(order_id) from exc
+    if if_match is not None and order.version not in if_match:
+        raise OrderVersionMismatch(order_id)
+    return order
+
+
+def _cancel_locked(order: Order) -> Order:
+    refusal = transition_refusal(order.status, OrderStatus.CANCELLED)
+    if refusal:
+        raise OrderConflict(refusal)
+    stock_increase(order_lines(order))
+    order.status = OrderStatus.CANCELLED
+    _save_new_version(order)
+    return order
+
+
+def _save_new_version(order: Order) -> None:
+    order.version += 1
+    order.save(update_fields=["status", "version", "updated_at"])

@@ -1,0 +1,14 @@
+"""Root URL configuration: the API at the root, the admin under /admin/."""
+
+from django.contrib import admin
+from django.urls import include, path
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("", include("orderservice.orders.urls")),
+    path("", include("orderservice.inventory.urls")),
+]
+
+handler400 = "orderservice.api.views.bad_request"
+handler404 = "orderservice.api.views.not_found"
+handler500 = "orderservice.api.views.server_error"
