@@ -18,7 +18,7 @@ def env_bool(name: str, default: bool = False) -> bool:
 
 def env_float(name: str, default: float) -> float:
     value = os.environ.get(name)
-    return default if value in (None, "") else float(value)
+    return float(value) if value else default
 
 
 def env_list(name: str, default: str = "") -> list[str]:
@@ -81,7 +81,9 @@ TEMPLATES = [
 # --- database -------------------------------------------------------------------------------
 
 DATABASE_URL = os.environ.get("DATABASE_URL") or f"sqlite:///{BASE_DIR / 'db.sqlite3'}"
-DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=600, conn_health_checks=True)}
+DATABASES = {
+    "default": dj_database_url.parse(DATABASE_URL, conn_max_age=600, conn_health_checks=True)
+}
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # One writer at a time: BEGIN IMMEDIATE takes the write lock up front, so a read-then-write
     # inside a transaction can never race another writer; waiters queue on the busy timeout.
@@ -92,9 +94,6 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     }
     DATABASES["default"]["CONN_MAX_AGE"] = 0
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = False
-    DATABASES["default"].setdefault("TEST", {})["NAME"] = os.environ.get(
-        "SQLITE_TEST_NAME", str(BASE_DIR / "test-db.sqlite3")
-    )
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

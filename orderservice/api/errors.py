@@ -37,28 +37,33 @@ class ErrorKind:
 
 
 INVALID_REQUEST = ErrorKind(
-    400, "invalid-request",
+    400,
+    "invalid-request",
     "Invalid request. Please review your request and ensure everything is correct.",
     "The body, a path segment or a query parameter failed validation. `details` names each "
     "field and the problem; fix those and send again.",
 )
 UNAUTHENTICATED = ErrorKind(
-    401, "unauthenticated",
+    401,
+    "unauthenticated",
     "Authentication credentials were not provided or are invalid.",
     "Send `Authorization: Token <key>` (or `Bearer <key>`) with a key from `issue_token`.",
 )
 PERMISSION_DENIED = ErrorKind(
-    403, "permission-denied",
+    403,
+    "permission-denied",
     "You do not have permission to perform this action.",
     "Only staff users may write products or set `order_status`.",
 )
 ORDER_NOT_FOUND = ErrorKind(
-    404, "order-not-found",
+    404,
+    "order-not-found",
     "Order not found. Ensure supplied order_id is correct.",
     "No order with this id exists among the orders you can see.",
 )
 OUT_OF_STOCK = ErrorKind(
-    404, "product-out-of-stock",
+    404,
+    "product-out-of-stock",
     "Product out of stock.",
     "The stock cannot fill the request. `details.out_of_stock` lists each short line with what "
     "was requested and what is available.",
@@ -68,17 +73,22 @@ PRODUCT_NOT_FOUND = ErrorKind(
 )
 NOT_FOUND = ErrorKind(404, "not-found", "Not found.", "No endpoint answers at this path.")
 METHOD_NOT_ALLOWED = ErrorKind(
-    405, "method-not-allowed", "Method not allowed.",
+    405,
+    "method-not-allowed",
+    "Method not allowed.",
     "This endpoint does not accept the method; the `Allow` header lists those it does.",
 )
 CONFLICT = ErrorKind(
-    409, "conflict", "The request conflicts with the current state of the resource.",
+    409,
+    "conflict",
+    "The request conflicts with the current state of the resource.",
     "The order's status forbids the change (cancelling a cancelled or shipped order, editing a "
     "shipped one, a transition outside the status pipeline), or the product already exists. "
     "The `error` sentence says which.",
 )
 PRECONDITION_FAILED = ErrorKind(
-    412, "precondition-failed",
+    412,
+    "precondition-failed",
     "Order was modified by another request. Fetch it again and retry.",
     "`If-Match` did not name the order's current `ETag`. GET the order, then retry with its ETag.",
 )
@@ -86,20 +96,26 @@ PAYLOAD_TOO_LARGE = ErrorKind(
     413, "request-too-large", "Request body too large.", "Bodies are limited to 64 KiB."
 )
 UNSUPPORTED_MEDIA_TYPE = ErrorKind(
-    415, "unsupported-media-type",
+    415,
+    "unsupported-media-type",
     "Unsupported media type. Send application/json.",
     "Send the body as JSON with `Content-Type: application/json`.",
 )
 THROTTLED = ErrorKind(
-    429, "throttled", "Too many requests. Retry later.",
+    429,
+    "throttled",
+    "Too many requests. Retry later.",
     "You sent more requests than the rate limit allows; wait `Retry-After` seconds.",
 )
 INTERNAL_ERROR = ErrorKind(
-    500, "internal-error", "Internal server error.",
+    500,
+    "internal-error",
+    "Internal server error.",
     "A bug on our side; it has been logged. Retrying may not help.",
 )
 INVENTORY_UNAVAILABLE = ErrorKind(
-    503, "inventory-unavailable",
+    503,
+    "inventory-unavailable",
     "Inventory service unavailable. Please retry later.",
     "The database did not answer within the retry budget. Nothing was stored; retry after "
     "`Retry-After` seconds.",
@@ -169,7 +185,9 @@ def _response_for(exc: Exception, request: HttpRequest | None) -> JsonResponse |
     if isinstance(exc, drf.NotAuthenticated | drf.AuthenticationFailed):
         auth_header = getattr(exc, "auth_header", None)
         return error_response(
-            request, UNAUTHENTICATED, headers={"WWW-Authenticate": auth_header} if auth_header else None
+            request,
+            UNAUTHENTICATED,
+            headers={"WWW-Authenticate": auth_header} if auth_header else None,
         )
     if isinstance(exc, drf.PermissionDenied):
         return error_response(request, PERMISSION_DENIED)
@@ -178,7 +196,7 @@ def _response_for(exc: Exception, request: HttpRequest | None) -> JsonResponse |
     if isinstance(exc, drf.UnsupportedMediaType):
         return error_response(request, UNSUPPORTED_MEDIA_TYPE)
     if isinstance(exc, drf.Throttled):
-        wait = exc.wait
+        wait = getattr(exc, "wait", None)
         headers = {"Retry-After": str(max(1, int(wait + 0.999)))} if wait is not None else None
         return error_response(request, THROTTLED, headers=headers)
     if isinstance(exc, drf.NotFound | Http404):
@@ -194,21 +212,31 @@ def _response_for(exc: Exception, request: HttpRequest | None) -> JsonResponse |
         ]
         return error_response(request, OUT_OF_STOCK, details={"out_of_stock": shortages})
     if isinstance(exc, UnknownProducts):
-        return error_response(request, INVALID_REQUEST, details={"unknown_products": exc.product_ids})
+        return error_response(
+            request, INVALID_REQUEST, details={"unknown_products": exc.product_ids}
+        )
     if isinstance(exc, EmptyOrder):
         return error_response(
             request,
             INVALID_REQUEST,
-            details={"products": ["The change would leave the order without items; cancel it with DELETE instead."]},
+            details={
+                "products": [
+                    "The change would leave the order without items; cancel it with DELETE instead."
+                ]
+            },
         )
     if isinstance(exc, OrderConflict):
         return error_response(request, CONFLICT, message=str(exc))
     if isinstance(exc, ProductAlreadyExists):
-        return error_response(request, CONFLICT, message="A product with this product_id already exists.")
+        return error_response(
+            request, CONFLICT, message="A product with this product_id already exists."
+        )
     if isinstance(exc, OrderVersionMismatch):
         return error_response(request, PRECONDITION_FAILED)
     if isinstance(exc, DatabaseUnavailable):
-        return error_response(request, INVENTORY_UNAVAILABLE, headers={"Retry-After": str(exc.wait)})
+        return error_response(
+            request, INVENTORY_UNAVAILABLE, headers={"Retry-After": str(exc.wait)}
+        )
     if isinstance(exc, drf.APIException):
         # Any other DRF exception keeps its status; the body still follows the contract.
         kind = next((k for k in CATALOGUE if k.status == exc.status_code), INVALID_REQUEST)
@@ -217,7 +245,7 @@ def _response_for(exc: Exception, request: HttpRequest | None) -> JsonResponse |
 
 
 def exception_handler(exc: Exception, context: Mapping[str, Any]) -> JsonResponse | None:
-    """DRF's EXCEPTION_HANDLER: known exceptions become contract errors; others propagate to a 500."""
+    """DRF EXCEPTION_HANDLER: known exceptions become contract errors, others a 500 upstream."""
     return _response_for(exc, context.get("request"))
 
 

@@ -1,4 +1,4 @@
-"""Strict JSON types for request bodies: DRF's defaults coerce `"3"` and `1.0` and ignore extra keys."""
+"""Strict JSON types for bodies: DRF's defaults coerce `"3"` and `1.0` and ignore extra keys."""
 
 from typing import Any
 

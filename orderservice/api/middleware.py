@@ -36,7 +36,7 @@ class JsonErrorMiddleware:
 
     def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse:
         # Reached by anything no view handled: log the traceback here, send none to the client.
-        logger.exception("unhandled error on %s %s", request.method, request.path)
+        logger.error("unhandled error on %s %s", request.method, request.path, exc_info=exception)
         return errors.exception_response(exception, request)
 
     @staticmethod

@@ -36,7 +36,9 @@ def page_cursor(request: Request) -> list[Any] | None:
     return position
 
 
-def page_body(request: Request, results: Sequence[Any], rows: int, limit: int, position: list[str]) -> dict[str, Any]:
+def page_body(
+    request: Request, results: Sequence[Any], rows: int, limit: int, position: list[str]
+) -> dict[str, Any]:
     """`{"results", "next"}`; `rows` is how many were fetched (limit + 1 means there is more)."""
     next_url = None
     if rows > limit:

@@ -19,7 +19,9 @@ def token_issue(*, username: str, staff: bool = False, expires_at: datetime | No
         user.is_staff = True
     user.save()
     key = ApiToken.generate_key()
-    ApiToken.objects.create(key_hash=token_hash(key), prefix=key[:8], user=user, expires_at=expires_at)
+    ApiToken.objects.create(
+        key_hash=token_hash(key), prefix=key[:8], user=user, expires_at=expires_at
+    )
     return key
 
 

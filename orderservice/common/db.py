@@ -7,7 +7,6 @@ from collections.abc import Callable
 from typing import ParamSpec, TypeVar
 
 import tenacity
-
 from django.conf import settings
 from django.db import DatabaseError, InterfaceError, OperationalError, connection, transaction
 
@@ -72,7 +71,9 @@ def in_transaction(func: Callable[P, R]) -> Callable[P, R]:
         retrying = tenacity.Retrying(
             retry=tenacity.retry_if_exception(is_transient),
             stop=tenacity.stop_after_delay(budget),
-            wait=tenacity.wait_random_exponential(multiplier=_FIRST_BACKOFF_SECONDS, max=_MAX_BACKOFF_SECONDS),
+            wait=tenacity.wait_random_exponential(
+                multiplier=_FIRST_BACKOFF_SECONDS, max=_MAX_BACKOFF_SECONDS
+            ),
             sleep=clock.sleep,
             before_sleep=_before_retry,
             reraise=False,
@@ -82,7 +83,9 @@ def in_transaction(func: Callable[P, R]) -> Callable[P, R]:
                 with attempt, transaction.atomic():
                     return func(*args, **kwargs)
         except tenacity.RetryError as exc:
-            raise DatabaseUnavailable(wait=max(1, math.ceil(budget))) from exc.last_attempt.exception()
+            raise DatabaseUnavailable(
+                wait=max(1, math.ceil(budget))
+            ) from exc.last_attempt.exception()
         raise AssertionError("unreachable: tenacity either returns or raises")
 
     return wrapper

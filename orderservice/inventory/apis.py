@@ -1,6 +1,7 @@
 """HTTP endpoints for products: thin views over inventory services and selectors."""
 
 import re
+from typing import Any
 
 from rest_framework import serializers
 from rest_framework.permissions import IsAdminUser
@@ -8,7 +9,13 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from orderservice.api.fields import ID_REGEX, ProductIdField, StrictCharField, StrictIntegerField, StrictSerializer
+from orderservice.api.fields import (
+    ID_REGEX,
+    ProductIdField,
+    StrictCharField,
+    StrictIntegerField,
+    StrictSerializer,
+)
 from orderservice.api.pagination import page_body, page_cursor, page_limit
 from orderservice.inventory import selectors, services
 from orderservice.inventory.models import Product
@@ -23,10 +30,14 @@ class ProductOutputSerializer(serializers.Serializer):
 
 
 def _product_body(product: Product) -> dict[str, object]:
-    return {"product_id": product.product_id, "name": product.name, "product_count": product.product_count}
+    return {
+        "product_id": product.product_id,
+        "name": product.name,
+        "product_count": product.product_count,
+    }
 
 
-def _staff_writes(request: Request) -> list[object]:
+def _staff_writes(request: Request) -> list[Any]:
     return [IsAdminUser()] if request.method not in ("GET", "HEAD", "OPTIONS") else []
 
 
@@ -34,10 +45,12 @@ class ProductListApi(APIView):
     class InputSerializer(StrictSerializer):
         product_id = ProductIdField()
         name = StrictCharField(min_length=1, max_length=200)
-        product_count = StrictIntegerField(min_value=0, max_value=MAX_STOCK, required=False, default=0)
+        product_count = StrictIntegerField(
+            min_value=0, max_value=MAX_STOCK, required=False, default=0
+        )
 
-    def get_permissions(self) -> list:  # type: ignore[override]
-        return super().get_permissions() + _staff_writes(self.request)
+    def get_permissions(self) -> list[Any]:
+        return [*super().get_permissions(), *_staff_writes(self.request)]
 
     def get(self, request: Request) -> Response:
         limit = page_limit(request)
@@ -46,14 +59,18 @@ class ProductListApi(APIView):
         products = selectors.product_list(after=after, limit=limit + 1)
         page = products[:limit]
         position = [page[-1].product_id] if page else []
-        return Response(page_body(request, [_product_body(p) for p in page], len(products), limit, position))
+        return Response(
+            page_body(request, [_product_body(p) for p in page], len(products), limit, position)
+        )
 
     def post(self, request: Request) -> Response:
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         product = services.product_create(**serializer.validated_data)
         return Response(
-            _product_body(product), status=201, headers={"Location": f"/products/{product.product_id}"}
+            _product_body(product),
+            status=201,
+            headers={"Location": f"/products/{product.product_id}"},
         )
 
 
@@ -65,13 +82,17 @@ class ProductDetailApi(APIView):
 
         def validate(self, attrs: dict) -> dict:
             if not attrs:
-                raise serializers.ValidationError("Send at least one of name, product_count, restock.")
+                raise serializers.ValidationError(
+                    "Send at least one of name, product_count, restock."
+                )
             if "restock" in attrs and len(attrs) > 1:
-                raise serializers.ValidationError("Send restock alone, without name or product_count.")
+                raise serializers.ValidationError(
+                    "Send restock alone, without name or product_count."
+                )
             return attrs
 
-    def get_permissions(self) -> list:  # type: ignore[override]
-        return super().get_permissions() + _staff_writes(self.request)
+    def get_permissions(self) -> list[Any]:
+        return [*super().get_permissions(), *_staff_writes(self.request)]
 
     def get(self, request: Request, product_id: str) -> Response:
         _check_product_id(product_id)
@@ -91,4 +112,6 @@ class ProductDetailApi(APIView):
 
 def _check_product_id(product_id: str) -> None:
     if not re.fullmatch(ID_REGEX, product_id):
-        raise serializers.ValidationError({"product_id": ["Must be 1 to 64 characters of A-Z a-z 0-9 . _ -"]})
+        raise serializers.ValidationError(
+            {"product_id": ["Must be 1 to 64 characters of A-Z a-z 0-9 . _ -"]}
+        )

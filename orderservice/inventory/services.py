@@ -90,7 +90,10 @@ def _apply_deltas(deltas: Mapping[str, int]) -> None:
     Product.objects.filter(product_id__in=changed).update(
         product_count=F("product_count")
         + Case(
-            *(When(product_id=product_id, then=Value(delta)) for product_id, delta in changed.items()),
+            *(
+                When(product_id=product_id, then=Value(delta))
+                for product_id, delta in changed.items()
+            ),
             output_field=models.BigIntegerField(),
         ),
         updated_at=clock.now(),

@@ -9,7 +9,13 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from orderservice.api.fields import ProductIdField, StrictChoiceField, StrictIntegerField, StrictSerializer
+from orderservice.api.authentication import authenticated_user
+from orderservice.api.fields import (
+    ProductIdField,
+    StrictChoiceField,
+    StrictIntegerField,
+    StrictSerializer,
+)
 from orderservice.api.http import etag_for, if_match_versions
 from orderservice.api.pagination import page_body, page_cursor, page_limit
 from orderservice.orders import selectors, services
@@ -58,16 +64,25 @@ def _check_order_id(order_id: str) -> None:
 
 class OrderListApi(APIView):
     class InputSerializer(StrictSerializer):
-        products = PlaceLineSerializer(many=True, min_length=1, max_length=MAX_LINES)
-        fulfillment = StrictChoiceField(choices=["partial", "all_or_nothing"], required=False, default="partial")
+        products = serializers.ListField(
+            child=PlaceLineSerializer(), min_length=1, max_length=MAX_LINES
+        )
+        fulfillment = StrictChoiceField(
+            choices=["partial", "all_or_nothing"], required=False, default="partial"
+        )
 
     def get(self, request: Request) -> Response:
         limit = page_limit(request)
         status = request.query_params.get("status")
         if status is not None and status not in OrderStatus.values:
-            raise serializers.ValidationError({"status": [f"Must be one of: {', '.join(OrderStatus.values)}."]})
+            raise serializers.ValidationError(
+                {"status": [f"Must be one of: {', '.join(OrderStatus.values)}."]}
+            )
         orders = selectors.order_list_for_user(
-            user=request.user, status=status, after=_order_cursor(request), limit=limit + 1
+            user=authenticated_user(request),
+            status=status,
+            after=_order_cursor(request),
+            limit=limit + 1,
         )
         page = orders[:limit]
         position = [page[-1].created_at.isoformat(), page[-1].id] if page else []
@@ -79,7 +94,9 @@ class OrderListApi(APIView):
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
         placed = services.order_place(
-            user=request.user, lines=_lines(data["products"]), partial=data["fulfillment"] == "partial"
+            user=authenticated_user(request),
+            lines=_lines(data["products"]),
+            partial=data["fulfillment"] == "partial",
         )
         order = placed.order
         body = {
@@ -111,7 +128,9 @@ def _order_cursor(request: Request) -> tuple[datetime, str] | None:
 
 class OrderDetailApi(APIView):
     class InputSerializer(StrictSerializer):
-        products = EditLineSerializer(many=True, min_length=1, max_length=MAX_LINES, required=False)
+        products = serializers.ListField(
+            child=EditLineSerializer(), min_length=1, max_length=MAX_LINES, required=False
+        )
         order_status = StrictChoiceField(choices=OrderStatus.values, required=False)
 
         def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
@@ -121,12 +140,16 @@ class OrderDetailApi(APIView):
 
     def get(self, request: Request, order_id: str) -> Response:
         _check_order_id(order_id)
-        order = selectors.order_get_for_user(order_id=order_id, user=request.user)
+        order = selectors.order_get_for_user(order_id=order_id, user=authenticated_user(request))
         return _order_response(_order_body(order, selectors.order_lines(order)), order)
 
     def patch(self, request: Request, order_id: str) -> Response:
         _check_order_id(order_id)
-        if isinstance(request.data, dict) and "order_status" in request.data and not request.user.is_staff:
+        if (
+            isinstance(request.data, dict)
+            and "order_status" in request.data
+            and not authenticated_user(request).is_staff
+        ):
             raise exceptions.PermissionDenied()
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -134,24 +157,39 @@ class OrderDetailApi(APIView):
         if_match = if_match_versions(request)
         if "order_status" in data:
             order = services.order_set_status(
-                order_id=order_id, user=request.user, status=data["order_status"], if_match=if_match
+                order_id=order_id,
+                user=authenticated_user(request),
+                status=data["order_status"],
+                if_match=if_match,
             )
-            refreshed = selectors.order_get_for_user(order_id=order.id, user=request.user)
+            refreshed = selectors.order_get_for_user(
+                order_id=order.id, user=authenticated_user(request)
+            )
             return _order_response(_order_body(refreshed, selectors.order_lines(refreshed)), order)
         updated = services.order_update_lines(
-            order_id=order_id, user=request.user, lines=_lines(data["products"]), if_match=if_match
+            order_id=order_id,
+            user=authenticated_user(request),
+            lines=_lines(data["products"]),
+            if_match=if_match,
         )
         order = updated.order
         body = {
             "message": "Order successfully updated",
             "order_id": order.id,
             "order_status": order.status,
-            "products": [{"product_id": pid, "item_count": count} for pid, count in updated.lines.items()],
-            "changes": [{"product_id": c.product_id, "from": c.before, "to": c.after} for c in updated.changes],
+            "products": [
+                {"product_id": pid, "item_count": count} for pid, count in updated.lines.items()
+            ],
+            "changes": [
+                {"product_id": c.product_id, "from": c.before, "to": c.after}
+                for c in updated.changes
+            ],
         }
         return _order_response(body, order)
 
     def delete(self, request: Request, order_id: str) -> Response:
         _check_order_id(order_id)
-        order = services.order_cancel(order_id=order_id, user=request.user, if_match=if_match_versions(request))
+        order = services.order_cancel(
+            order_id=order_id, user=authenticated_user(request), if_match=if_match_versions(request)
+        )
         return _order_response({"message": "Order successfully cancelled"}, order)

@@ -18,8 +18,12 @@ def new_order_id() -> str:
 
 class Order(models.Model):
     id = models.CharField(primary_key=True, max_length=32, default=new_order_id, editable=False)
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="orders")
-    status = models.CharField(max_length=16, choices=OrderStatus.choices, default=OrderStatus.PLACED)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="orders"
+    )
+    status = models.CharField(
+        max_length=16, choices=OrderStatus.choices, default=OrderStatus.PLACED
+    )
     # Bumped on every change; it is the order's ETag.
     version = models.PositiveIntegerField(default=1)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -46,7 +50,9 @@ class OrderItem(models.Model):
     class Meta:
         ordering = ["id"]
         constraints = [
-            models.CheckConstraint(condition=models.Q(item_count__gt=0), name="item_count_positive"),
+            models.CheckConstraint(
+                condition=models.Q(item_count__gt=0), name="item_count_positive"
+            ),
             models.UniqueConstraint(fields=["order", "product"], name="one_line_per_product"),
         ]
 

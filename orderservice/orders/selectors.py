@@ -46,7 +46,9 @@ def order_list_for_user(
         orders = orders.filter(status=status)
     if after is not None:
         created_at, order_id = after
-        orders = orders.filter(Q(created_at__lt=created_at) | Q(created_at=created_at, id__lt=order_id))
+        orders = orders.filter(
+            Q(created_at__lt=created_at) | Q(created_at=created_at, id__lt=order_id)
+        )
     return list(_with_items(orders)[:limit])
 
 

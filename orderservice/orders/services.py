@@ -93,7 +93,7 @@ def order_update_lines(
     lines: dict[str, int],
     if_match: Collection[int] | None = None,
 ) -> UpdatedOrder:
-    """Set the count of each named product in the order (0 removes it); stock moves by the difference.
+    """Set each named product's count in the order (0 removes it); stock moves by the difference.
 
     All or nothing. Locks the order, then the products involved. Raises OrderNotFound,
     OrderVersionMismatch, OrderConflict, EmptyOrder, UnknownProducts, OutOfStock.
@@ -133,7 +133,9 @@ def order_update_lines(
     return UpdatedOrder(order=order, lines=new_lines, changes=changes)
 
 
-def _order_lock(*, order_id: str, user: AbstractBaseUser, if_match: Collection[int] | None) -> Order:
+def _order_lock(
+    *, order_id: str, user: AbstractBaseUser, if_match: Collection[int] | None
+) -> Order:
     """Lock the caller's order row and check the client's If-Match while holding it."""
     try:
         order = orders_visible_to(user).select_for_update().get(id=order_id)

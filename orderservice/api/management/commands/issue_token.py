@@ -1,4 +1,4 @@
-"""`python manage.py issue_token USERNAME [--staff]`: print a new API key for the user, only the key."""
+"""`python manage.py issue_token USERNAME [--staff]`: print a new API key, and nothing else."""
 
 from typing import Any
 

@@ -1,0 +1,68 @@
+# Order service. `make help` lists the targets.
+SHELL := /bin/bash
+VENV ?= .venv
+PY := $(VENV)/bin/python
+HOST ?= 127.0.0.1
+PORT ?= 8000
+# The PostgreSQL half of `make test`: DATABASE_URL when it names PostgreSQL, else the local server.
+PG_URL := $(if $(filter postgres%,$(DATABASE_URL)),$(DATABASE_URL),postgres://postgres@127.0.0.1:5432/orderservice)
+PYTEST_ARGS ?=
+
+.DEFAULT_GOAL := help
+.PHONY: help install run migrate test test-fast test-pg lint fmt
+
+help: ## list the targets
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+
+$(VENV)/.installed: pyproject.toml
+	python3 -m venv $(VENV)
+	$(PY) -m pip install -q --disable-pip-version-check -e ".[dev]"
+	touch $@
+
+install: $(VENV)/.installed ## create .venv and install the service with its dev tools
+
+migrate: install ## apply migrations to the database DATABASE_URL names (default: db.sqlite3)
+	DEBUG=$${DEBUG:-1} $(PY) manage.py migrate --noinput
+
+run: install ## quick start: SQLite, demo data, a demo token, serve on 127.0.0.1:8000
+	@export DEBUG=$${DEBUG:-1}; \
+	$(PY) manage.py migrate --noinput -v0 && \
+	token=$$($(PY) manage.py load_demo) && \
+	echo && echo "Demo token (user 'demo'): $$token" && echo && \
+	echo "Try:" && \
+	echo "  curl -s http://$(HOST):$(PORT)/products -H 'Authorization: Token $$token'" && \
+	echo "  curl -s http://$(HOST):$(PORT)/orders -H 'Authorization: Token $$token' -H 'Content-Type: application/json' \\" && \
+	echo "       -d '{\"products\": [{\"product_id\": \"SKU-1\", \"item_count\": 2}]}'" && \
+	echo "  curl -s http://$(HOST):$(PORT)/orders -H 'Authorization: Token $$token'" && \
+	echo && \
+	exec $(PY) manage.py runserver $(HOST):$(PORT)
+
+test: install ## the whole suite: on SQLite, then on PostgreSQL with the concurrency tests
+	DATABASE_URL= $(PY) -m pytest -q $(PYTEST_ARGS)
+	@$(MAKE) --no-print-directory test-pg
+
+test-fast: install ## the suite on SQLite only (the edit-test loop)
+	DATABASE_URL= $(PY) -m pytest -q -x $(PYTEST_ARGS)
+
+test-pg: install ## the suite on PostgreSQL only
+	@if $(PY) scripts/pg_ready.py "$(PG_URL)"; then \
+		DATABASE_URL="$(PG_URL)" $(PY) -m pytest -q $(PYTEST_ARGS); \
+	else \
+		echo; echo "!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!"; \
+		echo "!!! No PostgreSQL answers at $(PG_URL)"; \
+		echo "!!! SKIPPED: every PostgreSQL and concurrency test."; \
+		echo "!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!"; echo; \
+		if [ -n "$$REQUIRE_POSTGRES" ]; then echo "REQUIRE_POSTGRES is set: failing."; exit 1; fi; \
+	fi
+
+lint: install ## ruff, format check, mypy, import contracts, migrations check, check --deploy
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	SECRET_KEY=lint $(VENV)/bin/mypy orderservice tests
+	$(VENV)/bin/lint-imports
+	DEBUG=1 $(PY) manage.py makemigrations --check --dry-run
+	SECRET_KEY=$$(python3 -c 'import secrets; print(secrets.token_urlsafe(50))') DEBUG=0 $(PY) manage.py check --deploy --fail-level WARNING
+
+fmt: install ## format and auto-fix
+	$(VENV)/bin/ruff format .
+	$(VENV)/bin/ruff check --fix .
