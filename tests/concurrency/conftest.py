@@ -1,0 +1,5 @@
+"""Fixtures for the concurrency tests: the live gunicorn server of tests/live.py."""
+
+from tests.live import live_server_factory, live_server_url
+
+__all__ = ["live_server_factory", "live_server_url"]

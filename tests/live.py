@@ -1,0 +1,356 @@
+"""The real service under gunicorn for tests, and helpers to drive it and check SPEC §7.
+
+Use from a conftest: `from tests.live import live_server_factory, live_server_url  # noqa: F401`.
+
+- `running_server(database_url, workers=4, ...)`: context manager; starts gunicorn on a free
+  127.0.0.1 port with production-like settings, waits until it answers, yields a `LiveServer`
+  (its `url`, master `pid`, `worker_pids()`, `log_tail()`) and kills the whole process group.
+- `live_server_factory` / `live_server_url`: pytest fixtures on `transactional_db`, so what the
+  test creates is committed and visible to the server (PostgreSQL only: the server needs the
+  test database by name, see `current_database_url`).
+- `user_token`, `products_create`, `api_session`: test data and HTTP clients.
+- `StockLedger`: invariant §7.1/§7.2 from the database, with the restocks the test saw succeed.
+- `run_concurrently`: callables in threads started together, each closing its DB connection.
+"""
+
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
+from urllib.parse import quote
+
+import pytest
+import requests
+from django.db import connection
+from django.db.models import Sum
+
+from orderservice.api.tokens import token_issue
+from orderservice.inventory import services as inventory_services
+from orderservice.inventory.models import Product
+from orderservice.orders.models import OrderItem
+from orderservice.orders.status import OrderStatus
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+GUNICORN = Path(sys.executable).parent / "gunicorn"
+
+T = TypeVar("T")
+
+
+# --- the server -------------------------------------------------------------------------------
+
+
+@dataclass
+class LiveServer:
+    url: str
+    pid: int  # gunicorn master; also the process group id
+    log_path: Path
+    process: subprocess.Popen[bytes] = field(repr=False)
+
+    def worker_pids(self) -> list[int]:
+        """The master's current child processes (its workers), from /proc."""
+        children = Path(f"/proc/{self.pid}/task/{self.pid}/children")
+        try:
+            return [int(pid) for pid in children.read_text().split()]
+        except OSError:
+            return []
+
+    def log_tail(self, chars: int = 4000) -> str:
+        try:
+            return self.log_path.read_text(errors="replace")[-chars:]
+        except OSError:
+            return ""
+
+
+def current_database_url() -> str:
+    """A DATABASE_URL naming the database this test process is connected to (the test DB)."""
+    conf = connection.settings_dict
+    if connection.vendor != "postgresql":
+        raise RuntimeError("a live server needs PostgreSQL: it cannot share an SQLite test DB")
+    user = quote(conf.get("USER") or "", safe="")
+    password = conf.get("PASSWORD") or ""
+    auth = f"{user}:{quote(password, safe='')}@" if password else (f"{user}@" if user else "")
+    host = conf.get("HOST") or "127.0.0.1"
+    port = conf.get("PORT") or 5432
+    return f"postgres://{auth}{host}:{port}/{quote(conf['NAME'], safe='')}"
+
+
+def _server_env(database_url: str, overrides: Mapping[str, str] | None) -> dict[str, str]:
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(("DJANGO_", "PYTEST_", "DATABASE_URL"))
+    }
+    env.update(
+        {
+            "DJANGO_SETTINGS_MODULE": "orderservice.settings",
+            "DATABASE_URL": database_url,
+            "DEBUG": "0",
+            "SECRET_KEY": "live-test-secret-key-not-for-production-0123456789abcdefghijkl",
+            "SECURE_SSL_REDIRECT": "0",
+            "ALLOWED_HOSTS": "127.0.0.1",
+            "LOG_LEVEL": "WARNING",
+        }
+    )
+    env.update(overrides or {})
+    return env
+
+
+@contextlib.contextmanager
+def running_server(
+    database_url: str,
+    *,
+    workers: int = 4,
+    worker_class: str = "sync",
+    threads: int = 1,
+    env: Mapping[str, str] | None = None,
+    ready_timeout: float = 30.0,
+    request_timeout: int = 30,
+) -> Iterator[LiveServer]:
+    """Run `gunicorn orderservice.wsgi` until the block ends; yield it once it answers HTTP.
+
+    The listening socket is bound here (port 0) and handed to gunicorn as `fd://`, so the port is
+    free and known before gunicorn starts, with no race. Gunicorn runs in its own session; at the
+    end the whole process group gets SIGTERM, then SIGKILL, whatever happened in the block.
+    """
+    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(128)
+    port = listener.getsockname()[1]
+    log_file = tempfile.NamedTemporaryFile(  # closed in finally
+        prefix=f"gunicorn-{port}-", suffix=".log", delete=False
+    )
+    command = [
+        str(GUNICORN),
+        "orderservice.wsgi",
+        "--bind",
+        f"fd://{listener.fileno()}",
+        "--workers",
+        str(workers),
+        "--worker-class",
+        worker_class,
+        "--threads",
+        str(threads),
+        "--timeout",
+        str(request_timeout),
+        "--graceful-timeout",
+        "3",
+        "--log-level",
+        "warning",
+    ]
+    process = subprocess.Popen(
+        command,
+        cwd=REPO_ROOT,
+        env=_server_env(database_url, env),
+        stdin=subprocess.DEVNULL,
+        stdout=log_file,
+        stderr=subprocess.STDOUT,
+        pass_fds=(listener.fileno(),),
+        start_new_session=True,
+    )
+    listener.close()  # gunicorn holds its own copy
+    server = LiveServer(
+        url=f"http://127.0.0.1:{port}",
+        pid=process.pid,
+        log_path=Path(log_file.name),
+        process=process,
+    )
+    try:
+        _wait_until_answering(server, ready_timeout)
+        yield server
+    finally:
+        _stop(process)
+        log_file.close()
+
+
+def _wait_until_answering(server: LiveServer, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if server.process.poll() is not None:
+            raise RuntimeError(
+                f"gunicorn exited with {server.process.returncode}:\n{server.log_tail()}"
+            )
+        try:
+            # Any HTTP answer will do (401 here): the app is imported and a worker is serving.
+            requests.get(f"{server.url}/products", timeout=2)
+            return
+        except requests.RequestException:
+            time.sleep(0.1)
+    raise RuntimeError(f"gunicorn did not answer within {timeout}s:\n{server.log_tail()}")
+
+
+def _stop(process: subprocess.Popen[bytes]) -> None:
+    pgid = process.pid  # start_new_session: the master leads its own process group
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(pgid, signal.SIGTERM)
+    try:
+        process.wait(timeout=8)
+    except subprocess.TimeoutExpired:
+        pass
+    # Whatever is left of the group (a stuck master, orphaned workers) dies now.
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(pgid, signal.SIGKILL)
+    with contextlib.suppress(subprocess.TimeoutExpired):
+        process.wait(timeout=5)
+
+
+# --- fixtures ---------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def live_server_factory(transactional_db: None) -> Iterator[Callable[..., LiveServer]]:
+    """start(workers=4, worker_class="sync", threads=1, env=None, database_url=None) -> server.
+
+    Every server started is stopped at teardown, before the test database is flushed.
+    """
+    with contextlib.ExitStack() as stack:
+
+        def start(*, database_url: str | None = None, **kwargs: Any) -> LiveServer:
+            url = database_url or current_database_url()
+            return stack.enter_context(running_server(url, **kwargs))
+
+        yield start
+
+
+@pytest.fixture
+def live_server_url(live_server_factory: Callable[..., LiveServer]) -> str:
+    """Base URL of the service under gunicorn, 4 sync workers, on the test database."""
+    return live_server_factory(workers=4).url
+
+
+# --- data and clients -------------------------------------------------------------------------
+
+
+def user_token(username: str, *, staff: bool = False) -> str:
+    """A new API token for `username` (created if missing)."""
+    return token_issue(username=username, staff=staff)
+
+
+def products_create(stock: Mapping[str, int]) -> None:
+    """Create each product with its initial stock, through the inventory service."""
+    for product_id, count in stock.items():
+        inventory_services.product_create(
+            product_id=product_id, name=f"Product {product_id}", product_count=count
+        )
+
+
+def api_session(token: str) -> requests.Session:
+    """A requests.Session that authenticates with `token` and sends JSON. One per thread."""
+    session = requests.Session()
+    session.headers.update({"Authorization": f"Token {token}", "Accept": "application/json"})
+    return session
+
+
+# --- invariants -------------------------------------------------------------------------------
+
+
+def held_by_orders() -> dict[str, int]:
+    """Units held by non-cancelled orders, by product."""
+    rows = (
+        OrderItem.objects.exclude(order__status=OrderStatus.CANCELLED)
+        .values("product_id")
+        .annotate(held=Sum("item_count"))
+    )
+    return {row["product_id"]: row["held"] for row in rows}
+
+
+def stock_violations(expected_totals: Mapping[str, int]) -> list[str]:
+    """SPEC §7.1 and §7.2 against the database: what is wrong, or [] when both hold.
+
+    `expected_totals` is each product's initial stock plus every successful restock.
+    """
+    stock = dict(Product.objects.values_list("product_id", "product_count"))
+    held = held_by_orders()
+    problems = []
+    for product_id in sorted(set(stock) | set(expected_totals) | set(held)):
+        count = stock.get(product_id)
+        if count is None:
+            problems.append(f"{product_id}: product missing from the database")
+            continue
+        if count < 0:
+            problems.append(f"{product_id}: product_count {count} < 0 (§7.1)")
+        expected = expected_totals.get(product_id)
+        if expected is None:
+            problems.append(f"{product_id}: not tracked by the test")
+            continue
+        in_orders = held.get(product_id, 0)
+        if count + in_orders != expected:
+            problems.append(
+                f"{product_id}: product_count {count} + held by orders {in_orders} "
+                f"= {count + in_orders}, expected {expected} (§7.2)"
+            )
+    return problems
+
+
+class StockLedger:
+    """What each product's total should be: initial stock plus the restocks that succeeded.
+
+    Thread-safe; call `restocked` only for a restock the service confirmed (HTTP 200).
+    """
+
+    def __init__(self, initial: Mapping[str, int]) -> None:
+        self._lock = threading.Lock()
+        self.totals: dict[str, int] = dict(initial)
+
+    def restocked(self, product_id: str, amount: int) -> None:
+        with self._lock:
+            self.totals[product_id] += amount
+
+    def violations(self) -> list[str]:
+        with self._lock:
+            totals = dict(self.totals)
+        return stock_violations(totals)
+
+    def assert_holds(self) -> None:
+        problems = self.violations()
+        assert not problems, "stock invariant violated:\n" + "\n".join(problems)
+
+
+# --- threads ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Outcome:
+    value: Any = None
+    error: BaseException | None = None
+
+
+def run_concurrently(calls: Sequence[Callable[[], T]], *, timeout: float = 60.0) -> list[Outcome]:
+    """Run each callable in its own thread, released together by a barrier; collect outcomes.
+
+    Each thread closes its own database connection when done (django-oscar's run_concurrently),
+    so the test database can be flushed afterwards. Raises if a thread outlives `timeout`.
+    """
+    barrier = threading.Barrier(len(calls))
+    outcomes: list[Outcome] = [Outcome() for _ in calls]
+
+    def run(index: int, call: Callable[[], T]) -> None:
+        try:
+            barrier.wait(timeout=timeout)
+            outcomes[index] = Outcome(value=call())
+        except BaseException as exc:  # reported to the test, not swallowed
+            outcomes[index] = Outcome(error=exc)
+        finally:
+            connection.close()
+
+    workers = [
+        threading.Thread(target=run, args=(i, call), daemon=True) for i, call in enumerate(calls)
+    ]
+    for worker in workers:
+        worker.start()
+    deadline = time.monotonic() + timeout
+    for worker in workers:
+        worker.join(max(0.0, deadline - time.monotonic()))
+    stuck = sum(worker.is_alive() for worker in workers)
+    if stuck:
+        raise TimeoutError(f"{stuck} of {len(workers)} threads still running after {timeout}s")
+    return outcomes
