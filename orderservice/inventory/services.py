@@ -8,7 +8,7 @@ The product_* services own their transactions.
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from django.db import IntegrityError, models
+from django.db import IntegrityError, connection, models, transaction
 from django.db.models import Case, F, Value, When
 
 from orderservice.common import clock
@@ -57,9 +57,18 @@ def stock_exchange(
     deadlocks. Raises as `stock_decrease` does; nothing is written when it raises.
     """
     require_transaction()
-    wanted = set(take) | set(give_back)
-    if not wanted:
+    if not take and not give_back:
         return StockDecrease(taken={})
+    if connection.vendor == "postgresql":
+        return _exchange_in_one_statement(take, give_back, partial)
+    return _exchange_on_locked_rows(take, give_back, partial)
+
+
+def _exchange_on_locked_rows(
+    take: Mapping[str, int], give_back: Mapping[str, int], partial: bool
+) -> StockDecrease:
+    # Portable path (SQLite): lock, decide in Python, write all rows in one UPDATE.
+    wanted = set(take) | set(give_back)
     stock = products_lock(wanted)
     unknown = sorted(wanted - stock.keys())
     if unknown:
@@ -79,6 +88,77 @@ def stock_exchange(
     for product_id, count in give_back.items():
         deltas[product_id] = deltas.get(product_id, 0) + count
     _apply_deltas(deltas)
+    return StockDecrease(taken=taken, shortages=shortages)
+
+
+# PostgreSQL: lock, decide and write in a single statement, so the row locks are held for one
+# round trip less and no Python runs between reading stock and writing it. `locked` takes the
+# row locks in product_id order (the global lock order; see locks.py). `moved` cannot write before
+# `decision` has read every locked row, and it re-checks each row's latest version (READ
+# COMMITTED re-evaluation), so the CHECK constraint is never what stops an oversell.
+_EXCHANGE_SQL = """
+WITH req AS (
+    SELECT r.product_id, r.delta, r.ord
+    FROM unnest(%(ids)s::text[], %(deltas)s::bigint[]) WITH ORDINALITY AS r(product_id, delta, ord)
+),
+locked AS (
+    SELECT p.product_id, p.product_count
+    FROM inventory_product p
+    WHERE p.product_id = ANY(%(ids)s::text[])
+    ORDER BY p.product_id
+    FOR UPDATE
+),
+verdict AS (
+    SELECT req.product_id, req.delta, req.ord, locked.product_count AS available,
+           locked.product_id IS NULL AS unknown,
+           locked.product_id IS NOT NULL
+               AND (req.delta <= 0 OR locked.product_count >= req.delta) AS fits
+    FROM req LEFT JOIN locked ON locked.product_id = req.product_id
+),
+decision AS (
+    SELECT NOT bool_or(unknown)
+           AND CASE WHEN %(partial)s THEN bool_or(fits AND delta > 0) ELSE bool_and(fits) END AS go
+    FROM verdict
+),
+moved AS (
+    UPDATE inventory_product p
+    SET product_count = p.product_count - verdict.delta, updated_at = now()
+    FROM verdict, decision
+    WHERE decision.go AND verdict.fits AND verdict.delta <> 0
+      AND p.product_id = verdict.product_id
+      AND p.product_count >= verdict.delta
+    RETURNING p.product_id
+)
+SELECT verdict.product_id, verdict.delta, verdict.available, verdict.unknown, verdict.fits,
+       decision.go
+FROM verdict, decision
+ORDER BY verdict.ord
+"""
+
+
+def _exchange_in_one_statement(
+    take: Mapping[str, int], give_back: Mapping[str, int], partial: bool
+) -> StockDecrease:
+    deltas = dict(take)
+    for product_id, count in give_back.items():
+        deltas[product_id] = deltas.get(product_id, 0) - count
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _EXCHANGE_SQL,
+            {"ids": list(deltas), "deltas": list(deltas.values()), "partial": partial},
+        )
+        rows = cursor.fetchall()
+    unknown = sorted(product_id for product_id, _, _, is_unknown, _, _ in rows if is_unknown)
+    if unknown:
+        raise UnknownProducts(unknown)
+    shortages = [
+        Shortage(product_id, requested=delta, available=available)
+        for product_id, delta, available, _, fits, _ in rows
+        if not fits
+    ]
+    if not rows[0][5]:
+        raise OutOfStock(shortages)
+    taken = {product_id: delta for product_id, delta, _, _, fits, _ in rows if fits and delta > 0}
     return StockDecrease(taken=taken, shortages=shortages)
 
 
@@ -110,7 +190,10 @@ def product_create(*, product_id: str, name: str, product_count: int) -> Product
 
 @in_transaction
 def _product_insert(*, product_id: str, name: str, product_count: int) -> Product:
-    return Product.objects.create(product_id=product_id, name=name, product_count=product_count)
+    # A savepoint: when a caller's transaction is already open (the admin, a test), a duplicate id
+    # must roll back only this insert, not leave the caller's transaction unusable.
+    with transaction.atomic():
+        return Product.objects.create(product_id=product_id, name=name, product_count=product_count)
 
 
 @in_transaction
