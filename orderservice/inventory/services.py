@@ -95,7 +95,7 @@ def _exchange_on_locked_rows(
 # round trip less and no Python runs between reading stock and writing it. `locked` takes the
 # row locks in product_id order (the global lock order; see locks.py). `moved` cannot write before
 # `decision` has read every locked row, and it re-checks each row's latest version (READ
-# COMMITTED re-evaluation), so the CHECK constraint is never what stops an oversell.
+# COMMITTED re-evaluation); the rows cannot change between the two since they are locked.
 _EXCHANGE_SQL = """
 WITH req AS (
     SELECT r.product_id, r.delta, r.ord
@@ -126,7 +126,6 @@ moved AS (
     FROM verdict, decision
     WHERE decision.go AND verdict.fits AND verdict.delta <> 0
       AND p.product_id = verdict.product_id
-      AND p.product_count >= verdict.delta
     RETURNING p.product_id
 )
 SELECT verdict.product_id, verdict.delta, verdict.available, verdict.unknown, verdict.fits,
