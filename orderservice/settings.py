@@ -103,6 +103,9 @@ DB_RETRY_BUDGET_SECONDS = env_float("DB_RETRY_BUDGET_SECONDS", 5.0)
 
 # --- auth -----------------------------------------------------------------------------------
 
+# How long each process may reuse a token lookup; also the longest a revoked token keeps working.
+TOKEN_CACHE_SECONDS = env_float("TOKEN_CACHE_SECONDS", 10.0)
+
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
@@ -123,7 +126,7 @@ REST_FRAMEWORK = {
         "orderservice.api.authentication.BearerAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["orderservice.api.parsers.JSONParser"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "EXCEPTION_HANDLER": "orderservice.api.errors.exception_handler",
     "UNAUTHENTICATED_USER": None,
