@@ -121,7 +121,10 @@ def _order_cursor(request: Request) -> tuple[datetime, str] | None:
         return None
     try:
         created_at, order_id = position
-        return datetime.fromisoformat(created_at), order_id
+        moment = datetime.fromisoformat(created_at)
+        if moment.tzinfo is None:  # never in our links; a naive time would be read as local
+            raise ValueError(created_at)
+        return moment, order_id
     except ValueError as exc:
         raise serializers.ValidationError({"cursor": ["Not a cursor from a `next` link."]}) from exc
 
