@@ -1,5 +1,6 @@
 """Strict JSON types for bodies: DRF's defaults coerce `"3"` and `1.0` and ignore extra keys."""
 
+import re
 from typing import Any
 
 from rest_framework import serializers
@@ -47,12 +48,15 @@ class StrictChoiceField(serializers.ChoiceField):
 
 
 class StrictRegexField(serializers.RegexField):
+    """A JSON string matching the whole pattern (DRF's `search` lets "SKU-1\\n" through `$`)."""
+
     def __init__(self, regex: str, **kwargs: Any) -> None:
         kwargs.setdefault("trim_whitespace", False)
         super().__init__(regex, **kwargs)
+        self.full_pattern = re.compile(regex)
 
     def to_internal_value(self, data: Any) -> str:
-        if not isinstance(data, str):
+        if not isinstance(data, str) or not self.full_pattern.fullmatch(data):
             self.fail("invalid")
         return super().to_internal_value(data)
 
