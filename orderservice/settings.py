@@ -43,20 +43,26 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "rest_framework",
+    "django_prometheus",
     "orderservice.api",
     "orderservice.inventory",
     "orderservice.orders",
 ]
 
 MIDDLEWARE = [
+    # Outermost: the request id and the one log line per request see the final answer.
+    "orderservice.api.request_log.RequestLogMiddleware",
+    "django_prometheus.middleware.PrometheusBeforeMiddleware",
     "orderservice.api.middleware.JsonErrorMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",  # the admin's static files, in production too
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django_prometheus.middleware.PrometheusAfterMiddleware",
 ]
 
 ROOT_URLCONF = "orderservice.urls"
@@ -122,6 +128,8 @@ ERROR_DOCS_BASE_URL = os.environ.get("ERROR_DOCS_BASE_URL", "")
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
+        # Not a way in: applies the per-IP rate limit before any credential is checked.
+        "orderservice.api.throttling.IpThrottleAuthentication",
         "orderservice.api.authentication.TokenAuthentication",
         "orderservice.api.authentication.BearerAuthentication",
     ],
@@ -130,7 +138,41 @@ REST_FRAMEWORK = {
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "EXCEPTION_HANDLER": "orderservice.api.errors.exception_handler",
     "UNAUTHENTICATED_USER": None,
+    "DEFAULT_THROTTLE_CLASSES": ["orderservice.api.throttling.UserRateThrottle"],
+    # "<n>/<s|m|h|d>", or "off". High by default: they stop runaway clients, not normal load
+    # (the test suite and the benchmark stay well below them).
+    "DEFAULT_THROTTLE_RATES": {
+        "user": os.environ.get("THROTTLE_RATE_USER", "20000/min"),
+        "ip": os.environ.get("THROTTLE_RATE_IP", "100000/min"),
+    },
 }
+
+# --- cache, metrics -------------------------------------------------------------------------
+
+# The cache holds the throttle counters: Redis when REDIS_URL is set (shared by every process and
+# server), else each process's own memory.
+REDIS_URL = os.environ.get("REDIS_URL", "")
+CACHES = {
+    "default": (
+        {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": "orderservice",
+            "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 0.5},
+        }
+        if REDIS_URL
+        else {
+            "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+            "LOCATION": "orderservice",
+            "OPTIONS": {"MAX_ENTRIES": 100_000},
+        }
+    )
+}
+THROTTLE_CACHE_ALIAS = "default"
+
+# GET /metrics (django-prometheus). Under gunicorn, gunicorn.conf.py sets PROMETHEUS_MULTIPROC_DIR
+# so that the figures add up across workers.
+PROMETHEUS_EXPORT_MIGRATIONS = False
 
 # --- i18n, static ---------------------------------------------------------------------------
 
@@ -139,7 +181,10 @@ TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
 STATIC_URL = "static/"
-STATIC_ROOT = BASE_DIR / "staticfiles"
+STATIC_ROOT = Path(os.environ.get("STATIC_ROOT") or BASE_DIR / "staticfiles")
+# Whitenoise serves STATIC_ROOT (fill it with `manage.py collectstatic`); with DEBUG it also finds
+# files in the apps directly.
+WHITENOISE_USE_FINDERS = env_bool("WHITENOISE_USE_FINDERS", DEBUG)
 
 # --- production hardening (python manage.py check --deploy) ---------------------------------
 
@@ -157,7 +202,19 @@ X_FRAME_OPTIONS = "DENY"
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    # One JSON object per line (LOG_FORMAT=text for plain lines), each with the request id.
+    "filters": {"request_id": {"()": "orderservice.common.logging.RequestIdFilter"}},
+    "formatters": {
+        "json": {"()": "orderservice.common.logging.JsonFormatter"},
+        "text": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": os.environ.get("LOG_FORMAT", "json"),
+            "filters": ["request_id"],
+        }
+    },
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
     "loggers": {
         # Client errors are answered in JSON already; don't echo every 4xx as a warning.

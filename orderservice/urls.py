@@ -1,10 +1,13 @@
 """Root URL configuration: the API at the root, the admin under /admin/."""
 
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import include, path, re_path
+from django_prometheus.exports import ExportToDjangoView
 
 urlpatterns = [
     path("admin/", admin.site.urls),
+    # Prometheus text format, no authentication (SPEC §9); summed over gunicorn workers.
+    re_path(r"^metrics/?$", ExportToDjangoView, name="metrics"),
     path("", include("orderservice.orders.urls")),
     path("", include("orderservice.inventory.urls")),
 ]

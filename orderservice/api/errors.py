@@ -11,6 +11,7 @@ from django.http import Http404, HttpRequest, JsonResponse
 from rest_framework import exceptions as drf
 from rest_framework.settings import api_settings
 
+from orderservice.common import metrics
 from orderservice.common.exceptions import DatabaseUnavailable
 from orderservice.inventory.exceptions import (
     OutOfStock,
@@ -234,6 +235,7 @@ def _response_for(exc: Exception, request: HttpRequest | None) -> JsonResponse |
     if isinstance(exc, OrderVersionMismatch):
         return error_response(request, PRECONDITION_FAILED)
     if isinstance(exc, DatabaseUnavailable):
+        metrics.ORDERS_UNAVAILABLE.inc()
         return error_response(
             request, INVENTORY_UNAVAILABLE, headers={"Retry-After": str(exc.wait)}
         )

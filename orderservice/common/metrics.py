@@ -42,6 +42,9 @@ ORDERS_DB_RETRIES = Counter(
 ORDERS_UNAVAILABLE = Counter(
     "orders_unavailable", "Requests answered 503: the database did not answer within the budget."
 )
+ORDERS_THROTTLED = Counter(
+    "orders_throttled", "Requests answered 429, by throttle scope (user, ip).", ["scope"]
+)
 ORDERS_ALERTS = Counter("orders_alerts", "Alerts raised to admins, by kind.", ["kind"])
 ORDERS_PLACE_SECONDS = Histogram(
     "orders_place_duration_seconds",

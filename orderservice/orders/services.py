@@ -10,8 +10,9 @@ from dataclasses import dataclass
 
 from django.contrib.auth.models import AbstractBaseUser
 
+from orderservice.common import metrics
 from orderservice.common.db import in_transaction
-from orderservice.inventory.exceptions import Shortage
+from orderservice.inventory.exceptions import OutOfStock, Shortage
 from orderservice.inventory.services import stock_decrease, stock_exchange, stock_increase
 from orderservice.orders.exceptions import (
     EmptyOrder,
@@ -39,13 +40,23 @@ class UpdatedOrder:
     changes: list[LineChange]
 
 
+@metrics.timed(metrics.ORDERS_PLACE_SECONDS)
 @in_transaction
 def order_place(*, user: AbstractBaseUser, lines: dict[str, int], partial: bool) -> PlacedOrder:
     """Take stock for `lines` (already merged) and store the order, in one transaction.
 
     Locks the products. Raises UnknownProducts or OutOfStock, having stored nothing.
     """
-    decrease = stock_decrease(lines, partial=partial)
+    try:
+        decrease = stock_decrease(lines, partial=partial)
+    except OutOfStock as exc:
+        metrics.ORDERS_OUT_OF_STOCK_LINES.inc(len(exc.shortages))  # final: not retried
+        raise
+    metrics.on_commit(
+        lambda: metrics.order_placed(
+            filled_lines=len(decrease.taken), out_of_stock_lines=len(decrease.shortages)
+        )
+    )
     order = Order.objects.create(user_id=user.pk, status=OrderStatus.PLACED)
     OrderItem.objects.bulk_create(
         OrderItem(order=order, product_id=product_id, item_count=count)
@@ -82,6 +93,7 @@ def order_set_status(
         raise OrderConflict(refusal)
     order.status = status
     _save_new_version(order)
+    metrics.on_commit(metrics.ORDERS_STATUS_CHANGES.labels(status=status).inc)
     return order
 
 
@@ -130,6 +142,7 @@ def order_update_lines(
     if added:
         OrderItem.objects.bulk_create(added)
     _save_new_version(order)
+    metrics.on_commit(metrics.ORDERS_EDITED.inc)
     return UpdatedOrder(order=order, lines=new_lines, changes=changes)
 
 
@@ -153,6 +166,7 @@ def _cancel_locked(order: Order) -> Order:
     stock_increase(order_lines(order))
     order.status = OrderStatus.CANCELLED
     _save_new_version(order)
+    metrics.on_commit(metrics.ORDERS_CANCELLED.inc)
     return order
 
 

@@ -1,0 +1,77 @@
+"""One JSON log line per request, and the X-Request-ID that ties a request's log lines together.
+
+Cost per request: a uuid4 when the client sent no usable id, a perf_counter pair and one log
+record (about 20 µs with the JSON formatter). No database access: the user is read only when
+authentication has already loaded it.
+"""
+
+import logging
+import re
+import time
+import uuid
+from collections.abc import Callable
+
+from django.http import HttpRequest, HttpResponse
+from django.utils.functional import SimpleLazyObject, empty
+
+from orderservice.common.logging import request_id_var
+
+logger = logging.getLogger("orderservice.request")
+
+REQUEST_ID_HEADER = "X-Request-ID"
+# Ids from tracing systems (UUIDs, ULIDs, W3C trace ids) fit; anything else is replaced, so a
+# client cannot inject newlines, quotes or megabytes into every log line of its request.
+_REQUEST_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,127}")
+
+
+def request_id_from(header: str | None) -> str:
+    """The client's id when it is sane (1-128 of A-Z a-z 0-9 . _ : -), else a new one."""
+    if header and _REQUEST_ID.fullmatch(header):
+        return header
+    return uuid.uuid4().hex
+
+
+def _username(request: HttpRequest) -> str | None:
+    # DRF stores the authenticated user on the Django request. A session user not loaded yet
+    # (a lazy object never evaluated) is left alone: loading it would cost a query.
+    user = request.__dict__.get("user")
+    if user is None or (
+        isinstance(user, SimpleLazyObject) and user._wrapped is empty  # type: ignore[attr-defined]
+    ):
+        return None
+    if not getattr(user, "is_authenticated", False):
+        return None
+    return str(user.get_username())
+
+
+class RequestLogMiddleware:
+    """Outermost middleware: sets the request id for the request's log lines, logs the outcome."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        request_id = request_id_from(request.META.get("HTTP_X_REQUEST_ID"))
+        token = request_id_var.set(request_id)
+        start = time.perf_counter()
+        try:
+            response = self.get_response(request)
+            response[REQUEST_ID_HEADER] = request_id
+            if logger.isEnabledFor(logging.INFO):
+                duration_ms = round((time.perf_counter() - start) * 1000, 2)
+                logger.info(
+                    "%s %s %s",
+                    request.method,
+                    request.path,
+                    response.status_code,
+                    extra={
+                        "method": request.method,
+                        "path": request.path,
+                        "status": response.status_code,
+                        "duration_ms": duration_ms,
+                        "user": _username(request),
+                    },
+                )
+            return response
+        finally:
+            request_id_var.reset(token)

@@ -1,0 +1,138 @@
+"""Rate limits per user and per client IP, counted in the Django cache (Redis when REDIS_URL).
+
+Rates are `REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]` (settings, from the environment):
+`"<n>/<s|m|h|d>"`, or empty / `"off"` for no limit. Counting is a fixed window per period: one
+`incr` on the cache per request and scope, whatever the rate (DRF's SimpleRateThrottle keeps a
+list of every request time in the window, which costs O(rate) per request at high rates).
+
+The per-IP limit is checked when DRF authenticates, before the credentials are looked at, so a
+flood of requests with missing or guessed keys is throttled too (DRF checks throttles only after
+authentication and permissions, which would answer those with 401 forever). The per-user limit
+is an ordinary DRF throttle class.
+
+If the cache cannot be reached the request is let through (and a warning logged): a Redis outage
+must not take the API down with it.
+"""
+
+import functools
+import logging
+import time
+from typing import TYPE_CHECKING, Any
+
+from django.conf import settings
+from django.core.cache import caches
+from rest_framework import exceptions
+from rest_framework.authentication import BaseAuthentication
+from rest_framework.request import Request
+from rest_framework.settings import api_settings
+from rest_framework.throttling import BaseThrottle
+
+from orderservice.common import metrics
+
+if TYPE_CHECKING:  # rest_framework.views imports the throttle classes named in the settings
+    from rest_framework.views import APIView
+
+logger = logging.getLogger(__name__)
+
+_PERIODS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+@functools.lru_cache(maxsize=32)
+def parse_rate(rate: str | None) -> tuple[int, int] | None:
+    """`"100/min"` -> (100, 60); None for no limit. Raises ValueError for a malformed rate."""
+    if rate is None or rate.strip().lower() in {"", "off", "none"}:
+        return None
+    count, _, period = rate.strip().partition("/")
+    seconds = _PERIODS.get(period.strip()[:1].lower())
+    if not count.strip().isdigit() or seconds is None:
+        raise ValueError(f"throttle rate {rate!r}: expected <number>/<s|m|h|d>")
+    return int(count), seconds
+
+
+class FixedWindowThrottle(BaseThrottle):
+    """At most `n` requests per `period` for each identity, in windows aligned on the clock."""
+
+    scope = ""
+    timer = staticmethod(time.time)
+
+    def __init__(self) -> None:
+        self._wait: float | None = None
+
+    def identity(self, request: Request) -> str | None:
+        """Whom the limit applies to; None exempts the request."""
+        raise NotImplementedError
+
+    def allow_request(self, request: Request, view: "APIView | None") -> bool:
+        limit = parse_rate(api_settings.DEFAULT_THROTTLE_RATES.get(self.scope))
+        if limit is None:
+            return True
+        identity = self.identity(request)
+        if identity is None:
+            return True
+        count_allowed, period = limit
+        now = self.timer()
+        window = int(now // period)
+        key = f"throttle:{self.scope}:{identity}:{window}"
+        try:
+            count = _incr(key, period)
+        except Exception:  # the cache is down: let the request through, say so in the log
+            logger.warning("throttle cache unavailable; %s limit not applied", self.scope)
+            return True
+        if count <= count_allowed:
+            return True
+        self._wait = (window + 1) * period - now
+        metrics.ORDERS_THROTTLED.labels(scope=self.scope).inc()
+        return False
+
+    def wait(self) -> float | None:
+        return self._wait
+
+
+def _incr(key: str, period: int) -> int:
+    cache = caches[settings.THROTTLE_CACHE_ALIAS]
+    try:
+        return int(cache.incr(key))
+    except ValueError:  # first request of the window
+        if cache.add(key, 1, timeout=period + 1):
+            return 1
+        return int(cache.incr(key))  # another process added it meanwhile
+
+
+class UserRateThrottle(FixedWindowThrottle):
+    """Per authenticated user (DEFAULT_THROTTLE_RATES["user"])."""
+
+    scope = "user"
+
+    def identity(self, request: Request) -> str | None:
+        user = request.user
+        if user is None or not user.is_authenticated:
+            return None
+        return str(user.pk)
+
+
+class IpRateThrottle(FixedWindowThrottle):
+    """Per client IP (DEFAULT_THROTTLE_RATES["ip"]); X-Forwarded-For counts per NUM_PROXIES."""
+
+    scope = "ip"
+
+    def identity(self, request: Request) -> str | None:
+        return self.get_ident(request) or None
+
+
+class IpThrottleAuthentication(BaseAuthentication):
+    """First in DEFAULT_AUTHENTICATION_CLASSES: applies the per-IP limit, authenticates no one.
+
+    Raising Throttled here answers 429 before any credential is checked. Its
+    `authenticate_header` keeps DRF answering 401 (not 403) to requests without credentials.
+    """
+
+    keyword = "Token"
+
+    def authenticate(self, request: Request) -> tuple[Any, Any] | None:
+        throttle = IpRateThrottle()
+        if not throttle.allow_request(request, None):
+            raise exceptions.Throttled(wait=throttle.wait())
+        return None
+
+    def authenticate_header(self, request: Request) -> str:
+        return self.keyword

@@ -1,0 +1,36 @@
+"""Structured logs: one JSON object per line, each carrying the id of the request being served.
+
+No Django import here: gunicorn.conf.py uses the formatter for gunicorn's own logs in the master.
+"""
+
+import contextvars
+import logging
+from typing import Any
+
+from pythonjsonlogger.core import RESERVED_ATTRS
+from pythonjsonlogger.json import JsonFormatter as _JsonFormatter
+
+# The X-Request-ID of the request this thread (or task) is serving; None outside a request.
+request_id_var: contextvars.ContextVar[str | None] = contextvars.ContextVar(
+    "request_id", default=None
+)
+
+
+class RequestIdFilter(logging.Filter):
+    """Stamp every record with the current request id (a handler filter: it sees all records)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.request_id = request_id_var.get()
+        return True
+
+
+class JsonFormatter(_JsonFormatter):
+    """`{"time", "level", "logger", "message", ...extra fields}`; never a Django request object."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("fmt", ["levelname", "name", "message"])
+        kwargs.setdefault("rename_fields", {"levelname": "level", "name": "logger"})
+        kwargs.setdefault("timestamp", "time")
+        # django.request attaches the HttpRequest itself: not serialisable, and it holds headers.
+        kwargs.setdefault("reserved_attrs", [*RESERVED_ATTRS, "request", "server_time"])
+        super().__init__(*args, **kwargs)
