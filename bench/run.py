@@ -1,0 +1,403 @@
+"""`make bench`: the order service under load, beside PostgreSQL's own ceiling, then the invariants.
+
+Brings up a fresh PostgreSQL database, migrates it, loads products, users with tokens and orders,
+serves the service under gunicorn with production settings, and drives it with wrk for a fixed
+time per scenario, repeated; runs pgbench with the SQL of one order in the same run; prints one
+table of medians and ratios, checks the SPEC §7 invariants on the database, and writes the same
+figures as JSON under bench/results/. `python -m bench.run --help` lists the knobs; bench/README.md
+says how to read the output.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import os
+import random
+import re
+import secrets
+import shutil
+import subprocess
+import sys
+import tarfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import dj_database_url
+import psycopg
+
+from bench import load, procs, profile, report
+
+REPO_DIR = Path(__file__).resolve().parent.parent
+ALL_SCENARIOS = (*load.HTTP_SCENARIOS, *load.DB_SCENARIOS)
+DEFAULT_PG_URL = "postgres://postgres@127.0.0.1:5432"
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    cores = os.cpu_count() or 1
+    parser = argparse.ArgumentParser(
+        prog="python -m bench.run", description=__doc__.split("\n", 1)[0]
+    )
+    add = parser.add_argument
+    add("--duration", type=float, default=10, help="seconds per scenario run (default 10)")
+    add("--repeats", type=int, default=3, help="runs per scenario; medians reported (default 3)")
+    add("--connections", type=int, default=32, help="wrk connections, pgbench clients (32)")
+    add("--threads", type=int, default=2, help="wrk threads and pgbench jobs (default 2)")
+    add("--scenarios", default=",".join(ALL_SCENARIOS), help="comma-separated subset, in order")
+    add("--warmup", type=float, default=3, help="seconds of unmeasured load first (default 3)")
+    add("--products", type=int, default=10_000, help="products loaded (default 10,000)")
+    add("--stock", type=int, default=1_000_000, help="initial stock of every product")
+    add("--users", type=int, default=64, help="users with tokens (default 64)")
+    add("--edit-pool", type=int, default=300, help="orders the mixed scenario edits and reads")
+    add("--cancel-pool", type=int, default=1500, help="orders the mixed scenario cancels")
+    add("--workers", type=int, default=2 * cores, help=f"gunicorn workers (default {2 * cores})")
+    add("--worker-class", default="sync", help="gunicorn worker class (default sync)")
+    add("--gunicorn-threads", type=int, default=1, help="gunicorn --threads (default 1)")
+    add("--gunicorn-arg", action="append", default=[], help="extra gunicorn argument (repeat)")
+    add("--env", action="append", default=[], metavar="KEY=VALUE", help="service env (repeat)")
+    add("--pg-url", default=os.environ.get("BENCH_PG_URL", DEFAULT_PG_URL), help="server URL")
+    add("--db", default=os.environ.get("BENCH_DB", "os_bench"), help="database (re)created")
+    add("--drop-db", action="store_true", help="drop the database at the end (default: keep)")
+    add("--pgbench-protocol", default="simple", choices=["simple", "extended", "prepared"])
+    add("--app-dir", type=Path, default=REPO_DIR, help="checkout whose service is measured")
+    add("--commit", help="measure this git revision instead (exported; the work tree untouched)")
+    add("--results-dir", type=Path, default=REPO_DIR / "bench" / "results")
+    add("--json", type=Path, help="also write the JSON here")
+    add("--label", default="", help="a word for the results file name and the report")
+    add("--profile", action="store_true", help="then py-spy the workers under place_uniform")
+    add("--profile-seconds", type=float, default=20, help="length of the profiled run (20)")
+    add("--profile-idle", action="store_true", help="profile wall time (idle waits included)")
+    args = parser.parse_args(argv)
+    args.scenarios = [s.strip() for s in args.scenarios.split(",") if s.strip()]
+    unknown = set(args.scenarios) - set(ALL_SCENARIOS)
+    if unknown:
+        parser.error(f"unknown scenarios {sorted(unknown)}; known: {', '.join(ALL_SCENARIOS)}")
+    if not re.fullmatch(r"[a-z0-9_]*bench[a-z0-9_]*", args.db):
+        parser.error("--db must be lower-case [a-z0-9_] and contain 'bench' (it is dropped)")
+    if args.products < 10 or args.users < 1 or args.repeats < 1:
+        parser.error("need at least 10 products, 1 user and 1 repeat")
+    return args
+
+
+# --- database -----------------------------------------------------------------------------------
+
+
+def _pg_params(url: str, dbname: str) -> dict[str, Any]:
+    parsed = dj_database_url.parse(url.rstrip("/") + "/" + dbname)
+    return {
+        "host": parsed.get("HOST") or "127.0.0.1",
+        "port": int(parsed.get("PORT") or 5432),
+        "user": parsed.get("USER") or "postgres",
+        "password": parsed.get("PASSWORD") or "",
+        "dbname": dbname,
+    }
+
+
+def _connect(pg: dict[str, Any], dbname: str | None = None) -> psycopg.Connection:
+    return psycopg.connect(
+        host=pg["host"],
+        port=pg["port"],
+        user=pg["user"],
+        password=pg["password"] or None,
+        dbname=dbname or pg["dbname"],
+        autocommit=True,
+        connect_timeout=5,
+    )
+
+
+def recreate_database(pg: dict[str, Any]) -> None:
+    with _connect(pg, "postgres") as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{pg["dbname"]}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{pg["dbname"]}"')
+
+
+def drop_database(pg: dict[str, Any]) -> None:
+    with _connect(pg, "postgres") as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{pg["dbname"]}" WITH (FORCE)')
+
+
+def backend_cpu(conn: psycopg.Connection, dbname: str) -> dict[int, float]:
+    """CPU seconds of every PostgreSQL backend connected to the benchmark database but ours."""
+    rows = conn.execute(
+        "SELECT pid FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()",
+        (dbname,),
+    ).fetchall()
+    snapshot = {}
+    for (pid,) in rows:
+        seconds = procs.cpu_seconds(pid)
+        if seconds is not None:
+            snapshot[pid] = seconds
+    return snapshot
+
+
+# --- the run ------------------------------------------------------------------------------------
+
+
+def service_env(args: argparse.Namespace, database_url: str) -> dict[str, str]:
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(("DJANGO_", "PYTEST_")) and key != "DATABASE_URL"
+    }
+    env.update(
+        DJANGO_SETTINGS_MODULE="orderservice.settings",
+        DATABASE_URL=database_url,
+        DEBUG="0",
+        SECRET_KEY=secrets.token_urlsafe(50),
+        SECURE_SSL_REDIRECT="0",
+        ALLOWED_HOSTS="127.0.0.1",
+        LOG_LEVEL="WARNING",
+    )
+    for item in args.env:
+        key, sep, value = item.partition("=")
+        if not sep:
+            raise SystemExit(f"--env wants KEY=VALUE, got {item!r}")
+        env[key] = value
+    return env
+
+
+def _git_describe(app_dir: Path) -> str:
+    try:
+        result = subprocess.run(
+            ["git", "-C", str(app_dir), "describe", "--always", "--dirty"],
+            capture_output=True,
+            text=True,
+            timeout=10,
+        )
+    except OSError:
+        return "unknown"
+    return result.stdout.strip() or "unknown (not a git checkout)"
+
+
+def write_data_file(path: Path, users: list[Any], edit: list[Any], cancel: list[Any]) -> None:
+    lines = [f"U\t{u.token}" for u in users]
+    lines += [f"E\t{o.user_index}\t{o.order_id}\t{','.join(o.product_ids)}" for o in edit]
+    lines += [f"C\t{o.user_index}\t{o.order_id}" for o in cancel]
+    path.write_text("\n".join(lines) + "\n")
+
+
+def export_commit(revision: str, into: Path) -> tuple[Path, str]:
+    """`git archive` of a revision of this repository into `into`; (its directory, its hash)."""
+    resolved = subprocess.run(
+        ["git", "-C", str(REPO_DIR), "rev-parse", "--verify", f"{revision}^{{commit}}"],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    if resolved.returncode != 0:
+        raise procs.BenchError(f"no such revision {revision!r}: {resolved.stderr.strip()}")
+    sha = resolved.stdout.strip()
+    archive = subprocess.run(
+        ["git", "-C", str(REPO_DIR), "archive", "--format=tar", sha],
+        capture_output=True,
+        timeout=120,
+        check=True,
+    )
+    into.mkdir(parents=True, exist_ok=True)
+    with tarfile.open(fileobj=io.BytesIO(archive.stdout)) as tar:
+        tar.extractall(into, filter="data")
+    return into, sha[:12]
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    started = datetime.now(UTC)
+    for tool in ("wrk", "pgbench"):
+        procs.ensure_tool(tool)
+    cores = os.cpu_count() or 1
+    pg = _pg_params(args.pg_url, args.db)
+    stamp = started.strftime("%Y%m%dT%H%M%SZ")
+    name = f"{stamp}-{args.label}" if args.label else stamp
+    work_dir = args.results_dir / name
+    work_dir.mkdir(parents=True, exist_ok=True)
+    if args.commit:
+        app_dir, app_version = export_commit(args.commit, work_dir / "app")
+    else:
+        app_dir = args.app_dir.resolve()
+        app_version = _git_describe(app_dir)
+    width = max(5, len(str(args.products - 1)))
+    loadspec = load.Load(
+        duration=args.duration,
+        connections=args.connections,
+        threads=args.threads,
+        products=args.products,
+        id_width=width,
+        work_dir=work_dir,
+    )
+    password = f":{pg['password']}" if pg["password"] else ""
+    database_url = f"postgres://{pg['user']}{password}@{pg['host']}:{pg['port']}/{pg['dbname']}"
+    env = service_env(args, database_url)
+
+    print(f"bench: database {pg['dbname']} on {pg['host']}:{pg['port']} (recreated)")
+    recreate_database(pg)
+    from bench import seed  # imports Django lazily: the environment must be set first
+
+    seed.setup_django(app_dir, env)
+    t0 = time.monotonic()
+    seed.migrate()
+    seed.load_products(count=args.products, stock=args.stock, width=width)
+    users = seed.load_users(args.users)
+    rng = random.Random(20261125)
+    pool = seed.place_orders(
+        users=users,
+        count=args.edit_pool + args.cancel_pool,
+        products=args.products,
+        width=width,
+        rng=rng,
+    )
+    edit_pool, cancel_pool = pool[: args.edit_pool], pool[args.edit_pool :]
+    statements = seed.statement_counts(user=users[0], products=args.products, width=width)
+    seeded_orders, seeded_cancelled = seed.count_orders()
+    seed.close_connections()
+    data_file = work_dir / "wrk-data.tsv"
+    write_data_file(data_file, users, edit_pool, cancel_pool)
+    print(
+        f"bench: loaded {args.products} products, {args.users} users, {len(pool)} orders"
+        f" in {time.monotonic() - t0:.1f} s"
+    )
+
+    monitor = _connect(pg)
+    server = procs.start_gunicorn(
+        app_dir=app_dir,
+        env=env,
+        workers=args.workers,
+        worker_class=args.worker_class,
+        threads=args.gunicorn_threads,
+        log_path=work_dir / "gunicorn.log",
+        extra_args=args.gunicorn_arg,
+    )
+    runs: dict[str, list[dict]] = {s: [] for s in args.scenarios}
+    tally = {"placed": 0, "cancelled": 0, "inflight_bound": 0}
+    profile_summary: dict[str, Any] | None = None
+    memory: dict[str, Any] = {}
+    min_user = min(u.user_id for u in users)
+    max_user = max(u.user_id for u in users)
+
+    def measured(scenario: str, duration: float, tag: str) -> dict:
+        with load.cpu_meter(server.cpu_snapshot, lambda: backend_cpu(monitor, pg["dbname"])) as m:
+            if scenario in load.DB_SCENARIOS:
+                result = load.run_pgbench(
+                    scenario,
+                    pg=pg,
+                    load=loadspec,
+                    min_user=min_user,
+                    max_user=max_user,
+                    protocol=args.pgbench_protocol,
+                    run_tag=tag,
+                )
+            else:
+                result = load.run_wrk(
+                    scenario, url=server.url, load=loadspec, data_file=data_file, duration=duration
+                )
+        result.update(m)
+        if scenario in load.DB_SCENARIOS:
+            # pgbench's backends come and go within the run: their CPU can't be read at its end.
+            result["cpu_cores"]["postgres"] = None
+        tally["placed"] += result["kinds"].get("placed", 0)
+        tally["cancelled"] += result["kinds"].get("cancelled", 0)
+        tally["inflight_bound"] += args.connections
+        return result
+
+    try:
+        procs.wait_ready(
+            server, path=f"/products/{seed.product_id(0, width)}", token=users[0].token
+        )
+        print(f"bench: gunicorn {args.workers} x {args.worker_class} on {server.url}")
+        if args.warmup > 0:
+            for scenario in ("floor", "place_uniform"):
+                measured(scenario, args.warmup, "warmup")
+        for repeat in range(1, args.repeats + 1):
+            for scenario in args.scenarios:
+                result = measured(scenario, args.duration, f"{scenario}-{repeat}")
+                runs[scenario].append(result)
+                print(report.progress_line(repeat, args.repeats, result))
+        memory = report.memory_of(server.process.pid, server.workers())
+        if args.profile:
+            profile_summary = profile.record(
+                pids=[server.process.pid],
+                seconds=args.profile_seconds,
+                idle=args.profile_idle,
+                out_dir=work_dir,
+                load_run=lambda: measured("place_uniform", args.profile_seconds, "profile"),
+            )
+    finally:
+        server.stop()
+    time.sleep(0.5)  # let the last backends of the workers go
+
+    invariants = report.check_invariants(monitor, stock=args.stock, products=args.products)
+    orders_total, cancelled_total = monitor.execute(
+        "SELECT count(*), count(*) FILTER (WHERE status = 'cancelled') FROM orders_order"
+    ).fetchone() or (0, 0)
+    monitor.close()
+    accounting = report.order_accounting(
+        stored=orders_total,
+        stored_cancelled=cancelled_total,
+        seeded=seeded_orders,
+        seeded_cancelled=seeded_cancelled,
+        tally=tally,
+    )
+    medians = {s: report.median_run(r) for s, r in runs.items() if r}
+    results = {
+        "label": args.label,
+        "started_at": started.isoformat(),
+        "command": " ".join(["python -m bench.run", *(argv if argv is not None else sys.argv[1:])]),
+        "app": {"dir": str(app_dir), "git": app_version},
+        "machine": {"cores": cores, "load_average": os.getloadavg()},
+        "settings": {
+            "duration_s": args.duration,
+            "repeats": args.repeats,
+            "connections": args.connections,
+            "wrk_threads": args.threads,
+            "products": args.products,
+            "stock": args.stock,
+            "users": args.users,
+            "gunicorn": {
+                "workers": args.workers,
+                "worker_class": args.worker_class,
+                "threads": args.gunicorn_threads,
+                "extra": args.gunicorn_arg,
+            },
+            "service_env": args.env,
+            "pgbench_protocol": args.pgbench_protocol,
+        },
+        "medians": medians,
+        "ratios": report.ratios(runs),
+        "memory": memory,
+        "statements": statements,
+        "invariants": invariants,
+        "order_accounting": accounting,
+        "profile": profile_summary,
+        "runs": runs,
+    }
+    text = report.table(results)
+    print()
+    print(text)
+    json_path = args.results_dir / f"{name}.json"
+    json_path.write_text(json.dumps(results, indent=2, default=str) + "\n")
+    (args.results_dir / f"{name}.txt").write_text(text + "\n")
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(json_path, args.json)
+    print(f"\nbench: results in {json_path} (work files in {work_dir})")
+    if args.drop_db:
+        drop_database(pg)
+    failed = not invariants["ok"] or not accounting["ok"]
+    errors = sum(m["errors"] for m in medians.values())
+    if failed:
+        print("bench: FAILED: an invariant does not hold (see above)")
+        return 1
+    if errors:
+        print(f"bench: FAILED: {errors} errors across the runs (see the error samples in the JSON)")
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    try:
+        sys.exit(main())
+    except procs.BenchError as exc:
+        print(f"bench: {exc}", file=sys.stderr)
+        sys.exit(3)

@@ -1,0 +1,168 @@
+"""Inside Django: migrate the benchmark database, load products, users and orders, count SQL.
+
+Everything goes through the service's own code: products in bulk through the model, users and
+tokens through `token_issue`, orders through the HTTP API (Django's test client, in process), so
+the seeded state obeys the same invariants the benchmark checks afterwards.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+
+@dataclass(frozen=True)
+class SeedUser:
+    user_id: int
+    token: str
+
+
+@dataclass(frozen=True)
+class SeedOrder:
+    user_index: int
+    order_id: str
+    product_ids: list[str]
+
+
+def setup_django(app_dir: Path, env: dict[str, str]) -> None:
+    os.environ.update(env)
+    os.environ["DJANGO_SETTINGS_MODULE"] = "orderservice.settings"
+    sys.path.insert(0, str(app_dir))
+    import django
+
+    django.setup()
+
+
+def close_connections() -> None:
+    from django.db import connections
+
+    connections.close_all()
+
+
+def migrate() -> None:
+    from django.core.management import call_command
+
+    call_command("migrate", interactive=False, verbosity=0)
+
+
+def product_id(index: int, width: int) -> str:
+    return f"SKU-{index:0{width}d}"
+
+
+def load_products(*, count: int, stock: int, width: int) -> None:
+    from orderservice.inventory.models import Product
+
+    Product.objects.bulk_create(
+        (
+            Product(product_id=product_id(i, width), name=f"Bench product {i}", product_count=stock)
+            for i in range(count)
+        ),
+        batch_size=2000,
+    )
+
+
+def load_users(count: int) -> list[SeedUser]:
+    from django.contrib.auth import get_user_model
+
+    from orderservice.api.tokens import token_issue
+
+    users = []
+    for i in range(count):
+        token = token_issue(username=f"bench-{i:04d}")
+        user = get_user_model().objects.get(username=f"bench-{i:04d}")
+        users.append(SeedUser(user_id=user.pk, token=token))
+    return users
+
+
+def _client() -> Any:
+    from django.test import Client
+
+    return Client(HTTP_HOST="127.0.0.1", raise_request_exception=True)
+
+
+def _place(client: Any, token: str, lines: list[tuple[str, int]]) -> Any:
+    body = {"products": [{"product_id": pid, "item_count": n} for pid, n in lines]}
+    return client.post(
+        "/orders",
+        body,
+        content_type="application/json",
+        HTTP_AUTHORIZATION=f"Token {token}",
+    )
+
+
+def place_orders(
+    *, users: list[SeedUser], count: int, products: int, width: int, rng: random.Random
+) -> list[SeedOrder]:
+    """`count` 3-line orders spread over the users, placed through POST /orders."""
+    client = _client()
+    orders = []
+    for n in range(count):
+        user_index = n % len(users)
+        ids = [product_id(i, width) for i in rng.sample(range(products), 3)]
+        response = _place(client, users[user_index].token, [(pid, 1) for pid in ids])
+        if response.status_code != 200:
+            raise RuntimeError(
+                f"seeding an order answered {response.status_code}: {response.content!r}"
+            )
+        orders.append(SeedOrder(user_index, response.json()["order_id"], ids))
+    return orders
+
+
+def count_orders() -> tuple[int, int]:
+    """(all orders, cancelled orders) in the database."""
+    from orderservice.orders.models import Order
+
+    return Order.objects.count(), Order.objects.filter(status="cancelled").count()
+
+
+def statement_counts(*, user: SeedUser, products: int, width: int) -> dict[str, Any]:
+    """SQL statements per request, as the service runs them in steady state.
+
+    Each request is made twice and the second is counted, so per-process caches are warm as
+    they are under load. The statements of one 3-line place are kept, to read.
+    """
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    client = _client()
+    auth = {"HTTP_AUTHORIZATION": f"Token {user.token}"}
+    ids = [product_id(i, width) for i in range(1, min(products, 101))]
+
+    def place(n: int) -> Any:
+        return _place(client, user.token, [(pid, 1) for pid in ids[:n]])
+
+    edits = iter(range(2, 100))
+
+    def edit() -> Any:
+        # A new count each time, so the counted PATCH really changes the line.
+        body = {"products": [{"product_id": ids[0], "item_count": next(edits)}]}
+        return client.patch(f"/orders/{first}", body, content_type="application/json", **auth)
+
+    first = place(3).json()["order_id"]
+    second = place(3).json()["order_id"]
+    requests: dict[str, Any] = {
+        "POST /orders (3 lines)": lambda: place(3),
+        f"POST /orders ({len(ids)} lines)": lambda: place(len(ids)),
+        "GET /products/{id}": lambda: client.get(f"/products/{ids[0]}", **auth),
+        "GET /orders/{id}": lambda: client.get(f"/orders/{first}", **auth),
+        "GET /orders (page)": lambda: client.get("/orders?limit=20", **auth),
+        "PATCH /orders/{id} (1 line)": edit,
+        "DELETE /orders/{id}": lambda: client.delete(f"/orders/{second}", **auth),
+    }
+    counts: dict[str, int] = {}
+    place_sql: list[str] = []
+    for name, call in requests.items():
+        if not name.startswith("DELETE"):
+            call()  # warm
+        with CaptureQueriesContext(connection) as queries:
+            response = call()
+        if response.status_code != 200:
+            raise RuntimeError(f"{name} answered {response.status_code}: {response.content!r}")
+        counts[name] = len(queries.captured_queries)
+        if name == "POST /orders (3 lines)":
+            place_sql = [q["sql"][:400] for q in queries.captured_queries]
+    return {"per_request": counts, "place_3_lines_sql": place_sql}
