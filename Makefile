@@ -7,9 +7,11 @@ PORT ?= 8000
 # The PostgreSQL half of `make test`: DATABASE_URL when it names PostgreSQL, else the local server.
 PG_URL := $(if $(filter postgres%,$(DATABASE_URL)),$(DATABASE_URL),postgres://postgres@127.0.0.1:5432/orderservice)
 PYTEST_ARGS ?=
+# `make bench BENCH_ARGS="--duration 5 --repeats 1"`; `python -m bench.run --help` lists them.
+BENCH_ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help install run migrate test test-fast test-pg lint fmt
+.PHONY: help install run migrate test test-fast test-pg bench lint fmt
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -55,10 +57,15 @@ test-pg: install ## the suite on PostgreSQL only
 		if [ -n "$$REQUIRE_POSTGRES" ]; then echo "REQUIRE_POSTGRES is set: failing."; exit 1; fi; \
 	fi
 
+bench: install ## load benchmark on PostgreSQL (wrk + pgbench, installed with apt-get if missing)
+	@command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk; }
+	@command -v pgbench >/dev/null || { apt-get update -qq && apt-get install -y -qq postgresql-client; }
+	$(PY) -m bench.run $(BENCH_ARGS)
+
 lint: install ## ruff, format check, mypy, import contracts, migrations check, check --deploy
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
-	SECRET_KEY=lint $(VENV)/bin/mypy orderservice tests
+	SECRET_KEY=lint $(VENV)/bin/mypy orderservice tests bench
 	$(VENV)/bin/lint-imports
 	DEBUG=1 $(PY) manage.py makemigrations --check --dry-run
 	SECRET_KEY=$$(python3 -c 'import secrets; print(secrets.token_urlsafe(50))') DEBUG=0 $(PY) manage.py check --deploy --fail-level WARNING
