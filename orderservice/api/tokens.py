@@ -39,6 +39,24 @@ def token_cache_clear() -> None:
     _cache.clear()
 
 
+def token_revoke(*, key: str | None = None, username: str | None = None) -> int:
+    """Delete the token with this key and/or every token of this user; return how many.
+
+    Immediate in this process; other processes stop accepting the key within
+    TOKEN_CACHE_SECONDS (the cache bound above).
+    """
+    if key is None and username is None:
+        raise ValueError("name a key or a username")
+    tokens = ApiToken.objects.all()
+    if key is not None:
+        tokens = tokens.filter(key_hash=token_hash(key))
+    if username is not None:
+        tokens = tokens.filter(user__username=username)
+    count, _ = tokens.delete()
+    token_cache_clear()
+    return count
+
+
 def token_user(key: str) -> AbstractBaseUser | None:
     """The active user a key belongs to, or None for an unknown, expired or inactive key."""
     digest = token_hash(key)

@@ -1,10 +1,12 @@
-"""`python manage.py issue_token USERNAME [--staff]`: print a new API key, and nothing else."""
+"""`manage.py issue_token USERNAME [--staff] [--expires-in DAYS]`: print a new API key, only."""
 
+from datetime import timedelta
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandParser
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from orderservice.api.tokens import token_issue
+from orderservice.common import clock
 
 
 class Command(BaseCommand):
@@ -13,7 +15,19 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("username")
         parser.add_argument("--staff", action="store_true", help="make the user staff")
+        parser.add_argument(
+            "--expires-in",
+            type=float,
+            metavar="DAYS",
+            help="the key stops working after this many days (default: never)",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
-        key = token_issue(username=options["username"], staff=options["staff"])
+        days = options["expires_in"]
+        if days is not None and days <= 0:
+            raise CommandError("--expires-in must be a positive number of days.")
+        expires_at = clock.now() + timedelta(days=days) if days is not None else None
+        key = token_issue(
+            username=options["username"], staff=options["staff"], expires_at=expires_at
+        )
         self.stdout.write(key)

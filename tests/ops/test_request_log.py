@@ -1,0 +1,136 @@
+"""One JSON log line per request, and X-Request-ID: accepted when sane, else generated; echoed
+in the response and carried by every log line written while the request is served."""
+
+import io
+import json
+import logging
+import re
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+
+from orderservice.common.logging import JsonFormatter, RequestIdFilter
+from orderservice.inventory import selectors
+from tests.factories import ProductFactory
+
+pytestmark = pytest.mark.django_db
+
+GENERATED = re.compile(r"[0-9a-f]{32}")
+
+
+@pytest.fixture
+def log_lines() -> Iterator[Callable[[], list[dict[str, Any]]]]:
+    """read() -> the JSON lines written so far through the production formatter and filter."""
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(JsonFormatter())
+    handler.addFilter(RequestIdFilter())
+    root = logging.getLogger()
+    old_level = root.level
+    root.addHandler(handler)
+    root.setLevel(logging.INFO)
+    try:
+        yield lambda: [json.loads(line) for line in stream.getvalue().splitlines()]
+    finally:
+        root.removeHandler(handler)
+        root.setLevel(old_level)
+
+
+def _request_lines(lines: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [line for line in lines if line.get("logger") == "orderservice.request"]
+
+
+def test_client_request_id_is_echoed_and_in_the_request_line(client_user, log_lines):
+    # given
+    ProductFactory(product_id="SKU-1")
+
+    # when
+    response = client_user.get("/products/SKU-1", HTTP_X_REQUEST_ID="req-42.a:b_c")
+
+    # then
+    assert response.status_code == 200
+    assert response["X-Request-ID"] == "req-42.a:b_c"
+    [line] = _request_lines(log_lines())
+    assert line["method"] == "GET"
+    assert line["path"] == "/products/SKU-1"
+    assert line["status"] == 200
+    assert line["user"] == "alice"
+    assert line["request_id"] == "req-42.a:b_c"
+    assert isinstance(line["duration_ms"], float)
+    assert line["duration_ms"] >= 0
+    assert line["level"] == "INFO"
+    assert "time" in line
+
+
+def test_every_log_line_of_a_request_carries_its_id(client_user, log_lines, monkeypatch):
+    # given: the view logs on its own while it serves the request
+    ProductFactory(product_id="SKU-1")
+    real_get = selectors.product_get
+
+    def logging_get(**kwargs):
+        logging.getLogger("orderservice.inventory").warning("looking up %s", kwargs)
+        return real_get(**kwargs)
+
+    monkeypatch.setattr(selectors, "product_get", logging_get)
+
+    # when
+    client_user.get("/products/SKU-1", HTTP_X_REQUEST_ID="first")
+    client_user.get("/products/SKU-1", HTTP_X_REQUEST_ID="second")
+
+    # then
+    by_id: dict[str, list[str]] = {}
+    for line in log_lines():
+        by_id.setdefault(line["request_id"], []).append(line["logger"])
+    assert by_id == {
+        "first": ["orderservice.inventory", "orderservice.request"],
+        "second": ["orderservice.inventory", "orderservice.request"],
+    }
+
+
+def test_no_request_id_outside_a_request(log_lines, client_user):
+    client_user.get("/products")
+    logging.getLogger("orderservice.test").warning("after the request")
+
+    assert log_lines()[-1]["request_id"] is None
+
+
+@pytest.mark.parametrize(
+    "sent",
+    [None, "", "has space", "new\nline", 'quo"te', "x" * 129, "-leading-dash", "é"],
+)
+def test_missing_or_insane_request_id_is_replaced_by_a_generated_one(client, log_lines, sent):
+    # when
+    headers = {} if sent is None else {"HTTP_X_REQUEST_ID": sent}
+    response = client.get("/products", **headers)
+
+    # then: unauthenticated, still logged and tagged
+    assert response.status_code == 401
+    request_id = response["X-Request-ID"]
+    assert GENERATED.fullmatch(request_id)
+    [line] = _request_lines(log_lines())
+    assert line["request_id"] == request_id
+    assert line["status"] == 401
+    assert line["user"] is None
+
+
+def test_generated_ids_differ_per_request(client):
+    ids = {client.get("/products")["X-Request-ID"] for _ in range(5)}
+    assert len(ids) == 5
+
+
+def test_longest_accepted_id_is_128_characters(client):
+    sent = "a" * 128
+    assert client.get("/products", HTTP_X_REQUEST_ID=sent)["X-Request-ID"] == sent
+
+
+def test_unknown_routes_and_metrics_are_logged_too(client, log_lines):
+    client.get("/nowhere", HTTP_X_REQUEST_ID="lost")
+    client.get("/metrics", HTTP_X_REQUEST_ID="scrape")
+
+    assert [
+        (line["path"], line["status"], line["request_id"]) for line in _request_lines(log_lines())
+    ] == [
+        ("/nowhere", 404, "lost"),
+        ("/metrics", 200, "scrape"),
+    ]
