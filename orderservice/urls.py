@@ -15,3 +15,4 @@ urlpatterns = [
 handler400 = "orderservice.api.views.bad_request"
 handler404 = "orderservice.api.views.not_found"
 handler500 = "orderservice.api.views.server_error"
+    path("", include("orderservice.api.docs")),  # /schema, /docs, /docs/errors

@@ -3,12 +3,14 @@
 import re
 from typing import Any
 
+from drf_spectacular.utils import extend_schema, extend_schema_serializer
 from rest_framework import serializers
 from rest_framework.permissions import IsAdminUser
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from orderservice.api import errors, schema
 from orderservice.api.fields import (
     ID_REGEX,
     ProductIdField,
@@ -23,10 +25,16 @@ from orderservice.inventory.models import Product
 MAX_STOCK = 1_000_000_000
 
 
+@extend_schema_serializer(component_name="Product")
 class ProductOutputSerializer(serializers.Serializer):
     product_id = serializers.CharField()
     name = serializers.CharField()
-    product_count = serializers.IntegerField()
+    product_count = serializers.IntegerField(min_value=0)
+
+
+class ProductPageSerializer(serializers.Serializer):
+    results = ProductOutputSerializer(many=True)
+    next = serializers.URLField(allow_null=True, help_text="The next page, or null.")
 
 
 def _product_body(product: Product) -> dict[str, object]:
@@ -52,6 +60,13 @@ class ProductListApi(APIView):
     def get_permissions(self) -> list[Any]:
         return [*super().get_permissions(), *_staff_writes(self.request)]
 
+    @extend_schema(
+        operation_id="product_list",
+        summary="List products and their stock",
+        parameters=[schema.LIMIT, schema.CURSOR],
+        responses={200: ProductPageSerializer, **schema.error_responses(schema.BAD_PAGE)},
+        examples=[schema.PRODUCT_PAGE],
+    )
     def get(self, request: Request) -> Response:
         limit = page_limit(request)
         cursor = page_cursor(request)
@@ -63,6 +78,22 @@ class ProductListApi(APIView):
             page_body(request, [_product_body(p) for p in page], len(products), limit, position)
         )
 
+    @extend_schema(
+        operation_id="product_create",
+        summary="Create a product (staff)",
+        request=InputSerializer,
+        parameters=[schema.location_header(201, "product")],
+        responses={
+            201: ProductOutputSerializer,
+            **schema.error_responses(
+                schema.INVALID_BODY,
+                schema.MALFORMED_JSON,
+                errors.PERMISSION_DENIED,
+                schema.PRODUCT_EXISTS,
+            ),
+        },
+        examples=[schema.PRODUCT_CREATE_REQUEST, schema.PRODUCT],
+    )
     def post(self, request: Request) -> Response:
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -94,10 +125,40 @@ class ProductDetailApi(APIView):
     def get_permissions(self) -> list[Any]:
         return [*super().get_permissions(), *_staff_writes(self.request)]
 
+    @extend_schema(
+        operation_id="product_get",
+        summary="View a product",
+        parameters=[schema.PRODUCT_ID],
+        responses={
+            200: ProductOutputSerializer,
+            **schema.error_responses(schema.BAD_PRODUCT_ID, errors.PRODUCT_NOT_FOUND),
+        },
+        examples=[schema.PRODUCT],
+    )
     def get(self, request: Request, product_id: str) -> Response:
         _check_product_id(product_id)
         return Response(_product_body(selectors.product_get(product_id=product_id)))
 
+    @extend_schema(
+        operation_id="product_edit",
+        summary="Set a product's name or stock, or restock it (staff)",
+        description=(
+            "`name` and/or `product_count` set the values; `restock` (alone) adds units, safely "
+            "under concurrent orders."
+        ),
+        request=InputSerializer,
+        parameters=[schema.PRODUCT_ID],
+        responses={
+            200: ProductOutputSerializer,
+            **schema.error_responses(
+                schema.INVALID_BODY,
+                schema.BAD_PRODUCT_ID,
+                errors.PERMISSION_DENIED,
+                errors.PRODUCT_NOT_FOUND,
+            ),
+        },
+        examples=[schema.PRODUCT_RESTOCK_REQUEST, schema.PRODUCT_SET_REQUEST, schema.PRODUCT],
+    )
     def patch(self, request: Request, product_id: str) -> Response:
         _check_product_id(product_id)
         serializer = self.InputSerializer(data=request.data)
