@@ -94,8 +94,12 @@ def _exchange_on_locked_rows(
 # PostgreSQL: lock, decide and write in a single statement, so the row locks are held for one
 # round trip less and no Python runs between reading stock and writing it. `locked` takes the
 # row locks in product_id order (the global lock order; see locks.py). `moved` cannot write before
-# `decision` has read every locked row, and it re-checks each row's latest version (READ
-# COMMITTED re-evaluation); the rows cannot change between the two since they are locked.
+# `decision` has read every locked row. It writes `available - delta`, not `p.product_count -
+# delta`: `p` is read with the statement's snapshot, which may predate a change committed while
+# this statement waited for the lock, and PostgreSQL checks the CHECK constraint on the row
+# computed from that stale version before it re-evaluates the row (READ COMMITTED). A restock or
+# cancel racing an order would then fail the constraint (a 500) though the stock suffices.
+# `available` is the latest version, read under the lock, so it cannot change until commit.
 _EXCHANGE_SQL = """
 WITH req AS (
     SELECT r.product_id, r.delta, r.ord
@@ -122,7 +126,7 @@ decision AS (
 ),
 moved AS (
     UPDATE inventory_product p
-    SET product_count = p.product_count - verdict.delta, updated_at = now()
+    SET product_count = verdict.available - verdict.delta, updated_at = now()
     FROM verdict, decision
     WHERE decision.go AND verdict.fits AND verdict.delta <> 0
       AND p.product_id = verdict.product_id
