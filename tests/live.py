@@ -63,6 +63,10 @@ class LiveServer:
         except OSError:
             return []
 
+    def stop(self) -> None:
+        """Stop the server now (it is stopped at the end of its block anyway)."""
+        _stop(self.process)
+
     def log_tail(self, chars: int = 4000) -> str:
         try:
             return self.log_path.read_text(errors="replace")[-chars:]
@@ -313,6 +317,29 @@ class StockLedger:
     def assert_holds(self) -> None:
         problems = self.violations()
         assert not problems, "stock invariant violated:\n" + "\n".join(problems)
+
+
+def deadlocks_detected(*, settle_timeout: float = 10.0) -> int:
+    """PostgreSQL's count of deadlocks detected in the current database so far.
+
+    Sessions report their counters when they end, so this first waits (bounded) until no other
+    session is connected to the database: stop live servers and close thread connections first.
+    """
+    deadline = time.monotonic() + settle_timeout
+    with connection.cursor() as cursor:
+        while True:
+            cursor.execute(
+                "SELECT count(*) FROM pg_stat_activity"
+                " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
+            (others,) = cursor.fetchone() or (0,)
+            if not others or time.monotonic() > deadline:
+                break
+            time.sleep(0.05)
+        cursor.execute("SELECT pg_stat_clear_snapshot()")
+        cursor.execute("SELECT deadlocks FROM pg_stat_database WHERE datname = current_database()")
+        (count,) = cursor.fetchone() or (0,)
+    return int(count)
 
 
 # --- threads ----------------------------------------------------------------------------------
