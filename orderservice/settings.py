@@ -139,6 +139,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PARSER_CLASSES": ["orderservice.api.parsers.JSONParser"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "EXCEPTION_HANDLER": "orderservice.api.errors.exception_handler",
+    "DEFAULT_SCHEMA_CLASS": "orderservice.api.schema.AutoSchema",
     "UNAUTHENTICATED_USER": None,
     "DEFAULT_THROTTLE_CLASSES": ["orderservice.api.throttling.UserRateThrottle"],
     # "<n>/<s|m|h|d>", or "off". High by default: they stop runaway clients, not normal load
@@ -147,6 +148,31 @@ REST_FRAMEWORK = {
         "user": os.environ.get("THROTTLE_RATE_USER", "20000/min"),
         "ip": os.environ.get("THROTTLE_RATE_IP", "100000/min"),
     },
+}
+
+# GET /schema (OpenAPI 3) and GET /docs (Swagger UI, Redoc): public, assets served by the app
+# itself from drf-spectacular-sidecar (no CDN). See orderservice/api/schema.py and docs.py.
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Order service API",
+    "DESCRIPTION": (
+        "Place, view, edit and cancel orders against real stock. Every error is "
+        "`{error, documentation, details?}`; `documentation` links to /docs/errors."
+    ),
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
+    "SERVE_AUTHENTICATION": [],
+    "COMPONENT_SPLIT_PATCH": False,  # PATCH bodies have their own serializers
+    "ENUM_ADD_EXPLICIT_BLANK_NULL_CHOICE": False,
+    "ENUM_GENERATE_CHOICE_DESCRIPTION": False,
+    "SWAGGER_UI_DIST": "/docs/assets/swagger-ui-dist",
+    "SWAGGER_UI_FAVICON_HREF": "/docs/assets/swagger-ui-dist/favicon-32x32.png",
+    "REDOC_DIST": "/docs/assets/redoc",
+    "SWAGGER_UI_SETTINGS": {"persistAuthorization": True, "displayOperationId": True},
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "orderservice.api.schema.postprocess_schema",
+    ],
 }
 
 # --- cache, metrics -------------------------------------------------------------------------
@@ -192,7 +218,6 @@ WHITENOISE_USE_FINDERS = env_bool("WHITENOISE_USE_FINDERS", DEBUG)
 
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", not DEBUG)
-    "DEFAULT_SCHEMA_CLASS": "orderservice.api.schema.AutoSchema",
 SECURE_REDIRECT_EXEMPT = [r"^healthz/?$", r"^readyz/?$", r"^metrics/?$"]
 SESSION_COOKIE_SECURE = not DEBUG
 CSRF_COOKIE_SECURE = not DEBUG
@@ -203,31 +228,6 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
 
 LOGGING = {
-# GET /schema (OpenAPI 3) and GET /docs (Swagger UI, Redoc): public, assets served by the app
-# itself from drf-spectacular-sidecar (no CDN). See orderservice/api/schema.py and docs.py.
-SPECTACULAR_SETTINGS = {
-    "TITLE": "Order service API",
-    "DESCRIPTION": (
-        "Place, view, edit and cancel orders against real stock. Every error is "
-        "`{error, documentation, details?}`; `documentation` links to /docs/errors."
-    ),
-    "VERSION": "1.0.0",
-    "SERVE_INCLUDE_SCHEMA": False,
-    "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
-    "SERVE_AUTHENTICATION": [],
-    "COMPONENT_SPLIT_PATCH": False,  # PATCH bodies have their own serializers
-    "ENUM_ADD_EXPLICIT_BLANK_NULL_CHOICE": False,
-    "ENUM_GENERATE_CHOICE_DESCRIPTION": False,
-    "SWAGGER_UI_DIST": "/docs/assets/swagger-ui-dist",
-    "SWAGGER_UI_FAVICON_HREF": "/docs/assets/swagger-ui-dist/favicon-32x32.png",
-    "REDOC_DIST": "/docs/assets/redoc",
-    "SWAGGER_UI_SETTINGS": {"persistAuthorization": True, "displayOperationId": True},
-    "POSTPROCESSING_HOOKS": [
-        "drf_spectacular.hooks.postprocess_schema_enums",
-        "orderservice.api.schema.postprocess_schema",
-    ],
-}
-
     "version": 1,
     "disable_existing_loggers": False,
     # One JSON object per line (LOG_FORMAT=text for plain lines), each with the request id.

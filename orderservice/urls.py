@@ -10,9 +10,9 @@ urlpatterns = [
     re_path(r"^metrics/?$", ExportToDjangoView, name="metrics"),
     path("", include("orderservice.orders.urls")),
     path("", include("orderservice.inventory.urls")),
+    path("", include("orderservice.api.docs")),  # /schema, /docs, /docs/errors
 ]
 
 handler400 = "orderservice.api.views.bad_request"
 handler404 = "orderservice.api.views.not_found"
 handler500 = "orderservice.api.views.server_error"
-    path("", include("orderservice.api.docs")),  # /schema, /docs, /docs/errors
