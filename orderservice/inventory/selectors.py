@@ -1,5 +1,7 @@
 """Reads of products."""
 
+from collections.abc import Iterable
+
 from orderservice.inventory.exceptions import ProductNotFound
 from orderservice.inventory.models import Product
 
@@ -17,3 +19,12 @@ def product_list(*, after: str | None, limit: int) -> list[Product]:
     if after is not None:
         products = products.filter(product_id__gt=after)
     return list(products[:limit])
+
+
+def product_ids_unknown(*, product_ids: Iterable[str]) -> list[str]:
+    """The ids among `product_ids` that name no product, sorted."""
+    wanted = set(product_ids)
+    if not wanted:
+        return []
+    known = Product.objects.filter(product_id__in=wanted).values_list("product_id", flat=True)
+    return sorted(wanted - set(known))

@@ -12,7 +12,8 @@ from django.contrib.auth.models import AbstractBaseUser
 
 from orderservice.common import metrics
 from orderservice.common.db import in_transaction
-from orderservice.inventory.exceptions import OutOfStock, Shortage
+from orderservice.inventory.exceptions import OutOfStock, Shortage, UnknownProducts
+from orderservice.inventory.selectors import product_ids_unknown
 from orderservice.inventory.services import stock_decrease, stock_exchange, stock_increase
 from orderservice.orders.exceptions import (
     EmptyOrder,
@@ -115,6 +116,13 @@ def order_update_lines(
     if refusal:
         raise OrderConflict(refusal)
     items = {item.product_id: item for item in order.items.all()}
+    # A 0 for a product not in the order changes nothing, so the stock never sees its id: an
+    # unknown id there must be refused here (SPEC: an unknown product_id is always a 400).
+    absent = [pid for pid in lines if pid not in items]
+    if any(lines[pid] == 0 for pid in absent):
+        unknown = product_ids_unknown(product_ids=absent)
+        if unknown:
+            raise UnknownProducts(unknown)
     new_lines, changes = apply_edit({pid: item.item_count for pid, item in items.items()}, lines)
     if not new_lines:
         raise EmptyOrder(order_id)
