@@ -204,6 +204,14 @@ def export_commit(revision: str, into: Path) -> tuple[Path, str]:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    try:
+        return _bench(args, argv)
+    finally:
+        if args.drop_db:
+            drop_database(_pg_params(args.pg_url, args.db))
+
+
+def _bench(args: argparse.Namespace, argv: list[str] | None) -> int:
     started = datetime.now(UTC)
     for tool in ("wrk", "pgbench"):
         procs.ensure_tool(tool)
@@ -382,8 +390,6 @@ def main(argv: list[str] | None = None) -> int:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(json_path, args.json)
     print(f"\nbench: results in {json_path} (work files in {work_dir})")
-    if args.drop_db:
-        drop_database(pg)
     failed = not invariants["ok"] or not accounting["ok"]
     errors = sum(m["errors"] for m in medians.values())
     if failed:
