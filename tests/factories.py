@@ -1,12 +1,17 @@
 """factory_boy factories for users and products; orders are made through order_place."""
 
+from collections.abc import Mapping
+
 import factory
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import AbstractBaseUser, User
 
 from orderservice.inventory.models import Product
+from orderservice.orders.models import Order
+from orderservice.orders.services import order_place, order_set_status
 
 
-class UserFactory(factory.django.DjangoModelFactory):
+class UserFactory(factory.django.DjangoModelFactory[User]):
     class Meta:
         model = get_user_model()
         django_get_or_create = ("username",)
@@ -14,10 +19,44 @@ class UserFactory(factory.django.DjangoModelFactory):
     username = factory.Sequence(lambda n: f"user{n}")
 
 
-class ProductFactory(factory.django.DjangoModelFactory):
+class StaffFactory(UserFactory):
+    username = factory.Sequence(lambda n: f"staff{n}")
+    is_staff = True
+
+
+class ProductFactory(factory.django.DjangoModelFactory[Product]):
     class Meta:
         model = Product
 
     product_id = factory.Sequence(lambda n: f"SKU-{n}")
     name = factory.Faker("sentence", nb_words=3)
     product_count = 10
+
+
+def place_order(
+    *, user: AbstractBaseUser, lines: Mapping[str, int], status: str | None = None
+) -> Order:
+    """An order made the way a client makes one (stock taken), optionally moved to `status`.
+
+    `status` is reached through the real pipeline (placed -> processing -> shipped -> delivered,
+    or cancelled), so the order's stock and version are what they would be in production.
+    """
+    order = order_place(user=user, lines=dict(lines), partial=False).order
+    path = {
+        None: [],
+        "placed": [],
+        "processing": ["processing"],
+        "shipped": ["processing", "shipped"],
+        "delivered": ["processing", "shipped", "delivered"],
+        "cancelled": ["cancelled"],
+    }[status]
+    staff = StaffFactory.create()
+    for step in path:
+        order = order_set_status(order_id=order.id, user=staff, status=step)
+    order.refresh_from_db()
+    return order
+
+
+def stock() -> dict[str, int]:
+    """Every product's product_count, read fresh from the database."""
+    return dict(Product.objects.order_by("product_id").values_list("product_id", "product_count"))
