@@ -25,7 +25,7 @@ import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 from urllib.parse import quote
 
 import pytest
@@ -41,8 +41,6 @@ from orderservice.orders.status import OrderStatus
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 GUNICORN = Path(sys.executable).parent / "gunicorn"
-
-T = TypeVar("T")
 
 
 # --- the server -------------------------------------------------------------------------------
@@ -351,7 +349,7 @@ class Outcome:
     error: BaseException | None = None
 
 
-def run_concurrently(calls: Sequence[Callable[[], T]], *, timeout: float = 60.0) -> list[Outcome]:
+def run_concurrently(calls: Sequence[Callable[[], Any]], *, timeout: float = 60.0) -> list[Outcome]:
     """Run each callable in its own thread, released together by a barrier; collect outcomes.
 
     Each thread closes its own database connection when done (django-oscar's run_concurrently),
@@ -360,7 +358,7 @@ def run_concurrently(calls: Sequence[Callable[[], T]], *, timeout: float = 60.0)
     barrier = threading.Barrier(len(calls))
     outcomes: list[Outcome] = [Outcome() for _ in calls]
 
-    def run(index: int, call: Callable[[], T]) -> None:
+    def run(index: int, call: Callable[[], Any]) -> None:
         try:
             barrier.wait(timeout=timeout)
             outcomes[index] = Outcome(value=call())
