@@ -1,6 +1,7 @@
 """Django settings; every value that varies between deployments comes from the environment."""
 
 import os
+from email.utils import parseaddr
 from pathlib import Path
 
 import dj_database_url
@@ -49,6 +50,7 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "orderservice.inventory",
     "orderservice.orders",
+    "orderservice.idempotency",
 ]
 
 MIDDLEWARE = [
@@ -56,6 +58,7 @@ MIDDLEWARE = [
     "orderservice.api.request_log.RequestLogMiddleware",
     "django_prometheus.middleware.PrometheusBeforeMiddleware",
     "orderservice.api.middleware.JsonErrorMiddleware",
+    "orderservice.api.health.DatabaseCircuitMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",  # the admin's static files, in production too
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -108,6 +111,56 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # How long one write may keep retrying deadlocks, serialization failures and lock timeouts
 # before the client gets 503 with Retry-After.
 DB_RETRY_BUDGET_SECONDS = env_float("DB_RETRY_BUDGET_SECONDS", 5.0)
+
+# Bounded time for everything the database does (SPEC §8); a lock wait or statement cut short is
+# retried within the budget above. psycopg's connect timeout is whole seconds, at least 2.
+DB_CONNECT_TIMEOUT_SECONDS = env_float("DB_CONNECT_TIMEOUT_SECONDS", 2.0)
+DB_STATEMENT_TIMEOUT_SECONDS = env_float("DB_STATEMENT_TIMEOUT_SECONDS", 5.0)
+DB_LOCK_TIMEOUT_SECONDS = env_float("DB_LOCK_TIMEOUT_SECONDS", 2.0)
+# A transaction left idle by a stuck process releases its locks after this long.
+DB_IDLE_IN_TRANSACTION_TIMEOUT_SECONDS = env_float("DB_IDLE_IN_TRANSACTION_TIMEOUT_SECONDS", 10.0)
+# After this many connection failures in a row a process answers 503 at once for the cool-down,
+# then lets one request through to probe the database.
+DB_BREAKER_FAILURES = int(env_float("DB_BREAKER_FAILURES", 3))
+DB_BREAKER_COOLDOWN_SECONDS = env_float("DB_BREAKER_COOLDOWN_SECONDS", 2.0)
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    _server_timeouts = " ".join(
+        f"-c {name}={int(seconds * 1000)}"
+        for name, seconds in (
+            ("statement_timeout", DB_STATEMENT_TIMEOUT_SECONDS),
+            ("lock_timeout", DB_LOCK_TIMEOUT_SECONDS),
+            ("idle_in_transaction_session_timeout", DB_IDLE_IN_TRANSACTION_TIMEOUT_SECONDS),
+        )
+    )
+    _pg_options = DATABASES["default"].setdefault("OPTIONS", {})
+    _pg_options["options"] = f"{_pg_options.get('options', '')} {_server_timeouts}".strip()
+    _pg_options.update(
+        {
+            "connect_timeout": max(2, round(DB_CONNECT_TIMEOUT_SECONDS)),
+            # A network that silently drops packets: the kernel gives the connection up (keepalive
+            # probes while waiting for an answer, tcp_user_timeout while sending) instead of the
+            # worker waiting for ever.
+            "keepalives": 1,
+            "keepalives_idle": 5,
+            "keepalives_interval": 2,
+            "keepalives_count": 3,
+            "tcp_user_timeout": 10_000,
+        }
+    )
+
+# --- alerts to admins (SPEC §8) -----------------------------------------------------------------
+
+# ADMINS: comma-separated addresses ("Ops <ops@example.com>, oncall@example.com") for mail_admins.
+ADMINS = [parseaddr(address) for address in env_list("ADMINS")]
+SERVER_EMAIL = os.environ.get("SERVER_EMAIL", "orderservice@localhost")
+EMAIL_HOST = os.environ.get("EMAIL_HOST", "localhost")
+EMAIL_PORT = int(os.environ.get("EMAIL_PORT", "25"))
+EMAIL_TIMEOUT = 10
+# An optional URL that gets a JSON POST for each alert and recovery notice.
+ALERT_WEBHOOK_URL = os.environ.get("ALERT_WEBHOOK_URL", "")
+ALERT_WEBHOOK_TIMEOUT_SECONDS = env_float("ALERT_WEBHOOK_TIMEOUT_SECONDS", 5.0)
+# At most one alert per process per interval, however many requests fail.
+ALERT_INTERVAL_SECONDS = env_float("ALERT_INTERVAL_SECONDS", 300.0)
 
 # --- auth -----------------------------------------------------------------------------------
 

@@ -4,10 +4,15 @@ from django.contrib import admin
 from django.urls import include, path, re_path
 from django_prometheus.exports import ExportToDjangoView
 
+from orderservice.api import health
+
 urlpatterns = [
     path("admin/", admin.site.urls),
     # Prometheus text format, no authentication (SPEC §9); summed over gunicorn workers.
     re_path(r"^metrics/?$", ExportToDjangoView, name="metrics"),
+    # Liveness (no database) and readiness (the database answers), no authentication (SPEC §8).
+    re_path(r"^healthz/?$", health.healthz, name="healthz"),
+    re_path(r"^readyz/?$", health.readyz, name="readyz"),
     path("", include("orderservice.orders.urls")),
     path("", include("orderservice.inventory.urls")),
     path("", include("orderservice.api.docs")),  # /schema, /docs, /docs/errors

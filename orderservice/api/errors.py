@@ -7,12 +7,15 @@ from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import DisallowedHost
+from django.db import InterfaceError, OperationalError
 from django.http import Http404, HttpRequest, JsonResponse
 from rest_framework import exceptions as drf
 from rest_framework.settings import api_settings
 
 from orderservice.common import metrics
+from orderservice.common.db import database_failed
 from orderservice.common.exceptions import DatabaseUnavailable
+from orderservice.idempotency.exceptions import IdempotencyKeyInFlight, IdempotencyKeyReused
 from orderservice.inventory.exceptions import (
     OutOfStock,
     ProductAlreadyExists,
@@ -87,6 +90,13 @@ CONFLICT = ErrorKind(
     "shipped one, a transition outside the status pipeline), or the product already exists. "
     "The `error` sentence says which.",
 )
+IDEMPOTENCY_KEY_IN_FLIGHT = ErrorKind(
+    409,
+    "idempotency-key-in-flight",
+    "A request with this Idempotency-Key is still being processed. Retry later.",
+    "Another request with the same key has not finished yet. Retry after `Retry-After` seconds: "
+    "you will get its answer replayed, and never a second order.",
+)
 PRECONDITION_FAILED = ErrorKind(
     412,
     "precondition-failed",
@@ -101,6 +111,13 @@ UNSUPPORTED_MEDIA_TYPE = ErrorKind(
     "unsupported-media-type",
     "Unsupported media type. Send application/json.",
     "Send the body as JSON with `Content-Type: application/json`.",
+)
+IDEMPOTENCY_KEY_REUSED = ErrorKind(
+    422,
+    "idempotency-key-reused",
+    "Idempotency key reused with a different request.",
+    "An `Idempotency-Key` names one request: within 24 hours it can only be sent again with the "
+    "same body. Use a new key for a new request.",
 )
 THROTTLED = ErrorKind(
     429,
@@ -124,8 +141,9 @@ INVENTORY_UNAVAILABLE = ErrorKind(
 
 CATALOGUE: tuple[ErrorKind, ...] = (
     INVALID_REQUEST, UNAUTHENTICATED, PERMISSION_DENIED, ORDER_NOT_FOUND, OUT_OF_STOCK,
-    PRODUCT_NOT_FOUND, NOT_FOUND, METHOD_NOT_ALLOWED, CONFLICT, PRECONDITION_FAILED,
-    PAYLOAD_TOO_LARGE, UNSUPPORTED_MEDIA_TYPE, THROTTLED, INTERNAL_ERROR, INVENTORY_UNAVAILABLE,
+    PRODUCT_NOT_FOUND, NOT_FOUND, METHOD_NOT_ALLOWED, CONFLICT, IDEMPOTENCY_KEY_IN_FLIGHT,
+    PRECONDITION_FAILED, PAYLOAD_TOO_LARGE, UNSUPPORTED_MEDIA_TYPE, IDEMPOTENCY_KEY_REUSED,
+    THROTTLED, INTERNAL_ERROR, INVENTORY_UNAVAILABLE,
 )  # fmt: skip
 
 
@@ -234,6 +252,14 @@ def _response_for(exc: Exception, request: HttpRequest | None) -> JsonResponse |
         )
     if isinstance(exc, OrderVersionMismatch):
         return error_response(request, PRECONDITION_FAILED)
+    if isinstance(exc, IdempotencyKeyInFlight):
+        return error_response(request, IDEMPOTENCY_KEY_IN_FLIGHT, headers={"Retry-After": "1"})
+    if isinstance(exc, IdempotencyKeyReused):
+        return error_response(request, IDEMPOTENCY_KEY_REUSED)
+    if isinstance(exc, OperationalError | InterfaceError):
+        # A read outside the retrying transaction (a selector, the token lookup) met a database
+        # that does not answer: 503 with Retry-After, like a write, never a 500.
+        exc = database_failed(exc)
     if isinstance(exc, DatabaseUnavailable):
         metrics.ORDERS_UNAVAILABLE.inc()
         return error_response(

@@ -1,16 +1,25 @@
-"""One wrapper that runs a unit of work in a transaction and retries transient database failures."""
+"""One wrapper that runs a unit of work in a transaction and retries transient database failures.
+
+It also holds the rest of the database's availability policy, so that it lives in one place: the
+circuit breaker that makes requests fail fast while the database is unreachable, the alerts to
+admins, the mapping of a failed read to DatabaseUnavailable, and the readiness ping.
+"""
 
 import functools
 import logging
 import math
 from collections.abc import Callable
-from typing import ParamSpec, TypeVar
+from typing import Any, ParamSpec, TypeVar
 
 import tenacity
 from django.conf import settings
+from django.core.signals import setting_changed
 from django.db import DatabaseError, InterfaceError, OperationalError, connection, transaction
+from django.db import Error as DbError
+from django.db.backends.signals import connection_created
 
-from orderservice.common import clock
+from orderservice.common import alerts, clock, metrics
+from orderservice.common.breaker import CircuitBreaker, CircuitOpen
 from orderservice.common.exceptions import DatabaseUnavailable
 
 logger = logging.getLogger(__name__)
@@ -18,30 +27,225 @@ logger = logging.getLogger(__name__)
 P = ParamSpec("P")
 R = TypeVar("R")
 
-# SQLSTATEs worth another attempt: serialization_failure, deadlock_detected, lock_not_available,
-# query_canceled (statement_timeout).
+# SQLSTATEs worth another attempt: serialization_failure, deadlock_detected, lock_not_available
+# (lock_timeout), query_canceled (statement_timeout).
 _RETRYABLE_SQLSTATES = {"40001", "40P01", "55P03", "57014"}
+# The server is going away or not accepting connections: admin_shutdown, crash_shutdown,
+# cannot_connect_now. Like class 08 (connection exception), these mean "unreachable".
+_UNREACHABLE_SQLSTATES = {"57P01", "57P02", "57P03"}
 
 _FIRST_BACKOFF_SECONDS = 0.01
 _MAX_BACKOFF_SECONDS = 0.5
 
 
-def _sqlstate(exc: BaseException) -> str | None:
-    cause = exc.__cause__
-    return getattr(cause, "sqlstate", None)
+def sqlstate(exc: BaseException) -> str | None:
+    """The PostgreSQL SQLSTATE behind a Django database error, if any."""
+    return getattr(exc.__cause__, "sqlstate", None) or getattr(exc, "sqlstate", None)
 
 
-def is_transient(exc: BaseException) -> bool:
-    """A failure that another attempt may not hit: lock conflicts, timeouts, a lost connection."""
+def is_unreachable(exc: BaseException) -> bool:
+    """The database could not be reached, or dropped the connection (not a lock conflict)."""
     if isinstance(exc, InterfaceError):
         return True  # the connection is gone (closed by the server or the network)
     if not isinstance(exc, OperationalError):
         return False
-    state = _sqlstate(exc)
+    state = sqlstate(exc)
     if state is None:
-        # SQLite's "database is locked", or a connection failure without SQLSTATE.
+        # psycopg reports refused, timed-out and lost connections without a SQLSTATE. SQLite's
+        # "database is locked" has none either, and is a lock conflict, not an outage.
+        return connection.vendor != "sqlite"
+    return state.startswith("08") or state in _UNREACHABLE_SQLSTATES
+
+
+def is_transient(exc: BaseException) -> bool:
+    """A failure that another attempt may not hit: lock conflicts, timeouts, a lost connection."""
+    if is_unreachable(exc):
         return True
-    return state in _RETRYABLE_SQLSTATES or state.startswith("08")  # 08xxx: connection exception
+    if not isinstance(exc, OperationalError):
+        return False
+    state = sqlstate(exc)
+    return state is None or state in _RETRYABLE_SQLSTATES  # None: SQLite's "database is locked"
+
+
+# --- the circuit breaker ------------------------------------------------------------------------
+
+_breaker: CircuitBreaker | None = None
+
+
+def database_breaker() -> CircuitBreaker:
+    """This process's breaker for the database, built from the settings on first use."""
+    global _breaker
+    if _breaker is None:
+        _breaker = CircuitBreaker(
+            failure_threshold=settings.DB_BREAKER_FAILURES,
+            cooldown=settings.DB_BREAKER_COOLDOWN_SECONDS,
+            # A probe takes at most one attempt: a connect or a statement timeout.
+            probe_timeout=settings.DB_RETRY_BUDGET_SECONDS + settings.DB_CONNECT_TIMEOUT_SECONDS,
+        )
+    return _breaker
+
+
+def _reset_breaker(*, setting: str, **kwargs: Any) -> None:
+    global _breaker
+    if setting.startswith("DB_"):
+        _breaker = None
+
+
+setting_changed.connect(_reset_breaker, dispatch_uid="orderservice.common.db.reset_breaker")
+
+
+def _breaker_wait(refusal: CircuitOpen) -> int:
+    return max(1, math.ceil(refusal.wait))
+
+
+def _note_success() -> None:
+    if database_breaker().record_success():
+        logger.warning("database answers again: circuit closed")
+    alerts.database_recovered()
+
+
+def _note_failure(exc: BaseException) -> None:
+    if is_unreachable(exc) and database_breaker().record_failure():
+        logger.error(
+            "database unreachable: circuit open for %ss",
+            settings.DB_BREAKER_COOLDOWN_SECONDS,
+        )
+
+
+def _on_connection_created(**kwargs: Any) -> None:
+    # A new connection is the first sign the database is back, also when only reads are served.
+    _note_success()
+
+
+connection_created.connect(
+    _on_connection_created, dispatch_uid="orderservice.common.db.connection_created"
+)
+
+
+# --- the transaction wrapper --------------------------------------------------------------------
+
+
+class _CommitOutcomeUnknown(Exception):
+    """The connection broke during COMMIT: the transaction may or may not be stored."""
+
+
+def in_transaction(func: Callable[P, R]) -> Callable[P, R]:
+    """Run `func` in `transaction.atomic()`, retrying transient failures with jittered backoff.
+
+    Retries stop before the settings' DB_RETRY_BUDGET_SECONDS would be overrun (no sleep, and no
+    attempt that judged by the last one would end past it), then DatabaseUnavailable is raised;
+    on PostgreSQL each late attempt's lock and statement timeouts are cut to what is left of the
+    budget. A connection that failed is discarded before the next attempt. While the circuit
+    breaker is open, DatabaseUnavailable is raised at once. A call made inside an existing
+    transaction runs under a savepoint and is not retried here: the outermost wrapper owns the
+    transaction and retries the whole of it.
+
+    A connection lost during COMMIT is not retried (the first attempt may have been stored, and a
+    second would store the work twice): the caller gets DatabaseUnavailable. Clients make such
+    a retry safe with an Idempotency-Key.
+    """
+
+    @functools.wraps(func)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        if connection.in_atomic_block:
+            # Part of the caller's unit of work, retried by its wrapper; a savepoint still undoes
+            # this part's writes when it raises, so the caller may go on (and tests, which run
+            # inside a transaction, see what production sees).
+            with transaction.atomic():
+                return func(*args, **kwargs)
+        return _run_with_retries(functools.partial(func, *args, **kwargs))
+
+    return wrapper
+
+
+def _run_with_retries(work: Callable[[], R]) -> R:
+    budget = settings.DB_RETRY_BUDGET_SECONDS
+    started = clock.monotonic()
+    deadline = started + budget
+    attempt_started = [started]
+
+    def out_of_budget(state: tenacity.RetryCallState) -> bool:
+        now = clock.monotonic()
+        last_attempt = now - attempt_started[0]
+        return now + state.upcoming_sleep + last_attempt >= deadline
+
+    retrying = tenacity.Retrying(
+        retry=tenacity.retry_if_exception(is_transient),
+        stop=out_of_budget,
+        wait=tenacity.wait_random_exponential(
+            multiplier=_FIRST_BACKOFF_SECONDS, max=_MAX_BACKOFF_SECONDS
+        ),
+        sleep=clock.sleep,
+        before_sleep=_before_retry,
+        reraise=False,
+    )
+    try:
+        for attempt in retrying:
+            with attempt:
+                attempt_started[0] = clock.monotonic()
+                late = attempt.retry_state.attempt_number > 1
+                return _attempt(work, deadline if late else None)
+    except tenacity.RetryError as exc:
+        last = exc.last_attempt.exception()
+        reason = f"no success within the {budget:g}s retry budget: {last}"
+        wait = settings.DB_BREAKER_COOLDOWN_SECONDS if last and is_unreachable(last) else 1
+        raise _unavailable(reason, wait) from last
+    except CircuitOpen as exc:
+        raise _unavailable("circuit open after repeated connection failures", exc.wait) from exc
+    except _CommitOutcomeUnknown as exc:
+        logger.error("connection lost during COMMIT; the outcome is unknown", exc_info=exc)
+        raise _unavailable(f"connection lost during COMMIT: {exc.__cause__}", 1) from exc
+    raise AssertionError("unreachable: tenacity either returns or raises")
+
+
+def _attempt(work: Callable[[], R], deadline: float | None) -> R:
+    database_breaker().before_call()
+    committing = False
+    try:
+        with transaction.atomic():
+            if deadline is not None:
+                _cap_timeouts(deadline)
+            result = work()
+            committing = True
+    except DbError as exc:  # DatabaseError or InterfaceError
+        if not is_unreachable(exc):
+            _note_success()  # the database answered, if only to refuse
+            raise
+        _note_failure(exc)
+        if committing:
+            raise _CommitOutcomeUnknown() from exc
+        raise
+    except Exception:
+        _note_success()  # a domain refusal (out of stock, not found...) is an answer too
+        raise
+    _note_success()
+    return result
+
+
+def _cap_timeouts(deadline: float) -> None:
+    # A retry may not wait on a lock (or run) longer than what is left of the budget. The first
+    # attempt keeps the configured timeouts: no extra round trip on the common path.
+    if connection.vendor != "postgresql":
+        return
+    left_ms = max(1, int((deadline - clock.monotonic()) * 1000))
+    lock_ms: float = int(settings.DB_LOCK_TIMEOUT_SECONDS * 1000) or math.inf  # 0: no limit
+    statement_ms: float = int(settings.DB_STATEMENT_TIMEOUT_SECONDS * 1000) or math.inf
+    if left_ms >= max(lock_ms, statement_ms):
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT set_config('lock_timeout', %s, true),"
+            " set_config('statement_timeout', %s, true)",
+            [f"{min(left_ms, lock_ms)}ms", f"{min(left_ms, statement_ms)}ms"],
+        )
+
+
+def _before_retry(state: tenacity.RetryCallState) -> None:
+    exc = state.outcome.exception() if state.outcome else None
+    logger.info("transient database failure, attempt %d: %s", state.attempt_number, exc)
+    metrics.ORDERS_DB_RETRIES.inc()
+    if exc is not None and is_unreachable(exc):
+        _discard_broken_connection()
 
 
 def _discard_broken_connection() -> None:
@@ -55,46 +259,49 @@ def _discard_broken_connection() -> None:
         logger.debug("closing a broken connection failed", exc_info=True)
 
 
-def in_transaction(func: Callable[P, R]) -> Callable[P, R]:
-    """Run `func` in `transaction.atomic()`, retrying transient failures with jittered backoff.
+def _unavailable(reason: str, wait: float) -> DatabaseUnavailable:
+    alerts.database_unavailable(reason)
+    return DatabaseUnavailable(wait=max(1, math.ceil(wait)))
 
-    Retries stop when the settings' DB_RETRY_BUDGET_SECONDS is spent; the last failure is then
-    raised as DatabaseUnavailable. A call made inside an existing transaction is not retried here:
-    the outermost wrapper owns the transaction and retries the whole of it.
+
+# --- outside the wrapper: reads, readiness --------------------------------------------------------
+
+
+def database_refusal() -> DatabaseUnavailable | None:
+    """DatabaseUnavailable while the breaker is open (answer at once), else None. No I/O."""
+    refusal = database_breaker().refusal()
+    if refusal is None:
+        return None
+    return DatabaseUnavailable(wait=_breaker_wait(refusal))
+
+
+def database_failed(exc: OperationalError | InterfaceError) -> DatabaseUnavailable:
+    """A read outside `in_transaction` hit OperationalError/InterfaceError: record it, and
+    return the DatabaseUnavailable to answer with (no retry: a read is cheap to retry client-side).
     """
-
-    @functools.wraps(func)
-    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
-        if connection.in_atomic_block:
-            return func(*args, **kwargs)
-        budget = settings.DB_RETRY_BUDGET_SECONDS
-        retrying = tenacity.Retrying(
-            retry=tenacity.retry_if_exception(is_transient),
-            stop=tenacity.stop_after_delay(budget),
-            wait=tenacity.wait_random_exponential(
-                multiplier=_FIRST_BACKOFF_SECONDS, max=_MAX_BACKOFF_SECONDS
-            ),
-            sleep=clock.sleep,
-            before_sleep=_before_retry,
-            reraise=False,
-        )
-        try:
-            for attempt in retrying:
-                with attempt, transaction.atomic():
-                    return func(*args, **kwargs)
-        except tenacity.RetryError as exc:
-            raise DatabaseUnavailable(
-                wait=max(1, math.ceil(budget))
-            ) from exc.last_attempt.exception()
-        raise AssertionError("unreachable: tenacity either returns or raises")
-
-    return wrapper
+    _note_failure(exc)
+    if is_unreachable(exc):
+        _discard_broken_connection()
+    logger.warning("database error outside a transaction: %s", exc)
+    return _unavailable(f"a read failed: {exc}", 1)
 
 
-def _before_retry(state: tenacity.RetryCallState) -> None:
-    exc = state.outcome.exception() if state.outcome else None
-    logger.info("transient database failure, attempt %d: %s", state.attempt_number, exc)
-    _discard_broken_connection()
+def database_ping() -> None:
+    """`SELECT 1` on this thread's connection; raises DatabaseUnavailable when it fails.
+
+    Bounded by DB_CONNECT_TIMEOUT_SECONDS and the statement timeout; refused at once while the
+    breaker is open, and a probe for it once the cool-down is over.
+    """
+    try:
+        database_breaker().before_call()
+    except CircuitOpen as exc:
+        raise DatabaseUnavailable(wait=_breaker_wait(exc)) from exc
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+    except (OperationalError, InterfaceError) as exc:
+        raise database_failed(exc) from exc
+    _note_success()
 
 
 def require_transaction() -> None:

@@ -4,6 +4,7 @@ import re
 from datetime import datetime
 from typing import Any
 
+from django.http import HttpResponse
 from drf_spectacular.utils import (
     OpenApiResponse,
     PolymorphicProxySerializer,
@@ -23,6 +24,7 @@ from orderservice.api.fields import (
     StrictSerializer,
 )
 from orderservice.api.http import etag_for, if_match_versions
+from orderservice.api.idempotency import idempotency_key, idempotent
 from orderservice.api.pagination import page_body, page_cursor, page_limit
 from orderservice.orders import selectors, services
 from orderservice.orders.lines import merge_lines
@@ -191,30 +193,36 @@ class OrderListApi(APIView):
             schema.PLACED_FULL,
         ],
     )
-    def post(self, request: Request) -> Response:
+    def post(self, request: Request) -> Response | HttpResponse:
+        key = idempotency_key(request)  # a malformed Idempotency-Key is a 400 like a bad body
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
-        placed = services.order_place(
-            user=authenticated_user(request),
-            lines=_lines(data["products"]),
-            partial=data["fulfillment"] == "partial",
-        )
-        order = placed.order
-        body = {
-            "message": "Success! Order placed",
-            "order_id": order.id,
-            "order_status": order.status,
-            "products": [
-                {"product_id": pid, "product_count": count, "item_count": count}
-                for pid, count in placed.lines.items()
-            ],
-            "out_of_stock": [
-                {"product_id": s.product_id, "requested": s.requested, "available": s.available}
-                for s in placed.out_of_stock
-            ],
-        }
-        return _order_response(body, order, headers={"Location": f"/orders/{order.id}"})
+
+        def place() -> Response:
+            placed = services.order_place(
+                user=authenticated_user(request),
+                lines=_lines(data["products"]),
+                partial=data["fulfillment"] == "partial",
+            )
+            order = placed.order
+            body = {
+                "message": "Success! Order placed",
+                "order_id": order.id,
+                "order_status": order.status,
+                "products": [
+                    {"product_id": pid, "product_count": count, "item_count": count}
+                    for pid, count in placed.lines.items()
+                ],
+                "out_of_stock": [
+                    {"product_id": s.product_id, "requested": s.requested, "available": s.available}
+                    for s in placed.out_of_stock
+                ],
+            }
+            return _order_response(body, order, headers={"Location": f"/orders/{order.id}"})
+
+        # With a key: run once, store the answer in the order's transaction, replay it on a retry.
+        return idempotent(request, key, place)
 
 
 def _order_cursor(request: Request) -> tuple[datetime, str] | None:
