@@ -2,7 +2,7 @@
 
 from typing import Any
 
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from orderservice.orders.apis import OrderListApi
@@ -74,8 +74,23 @@ def bodies(draw: st.DrawFn) -> Any:
     return body
 
 
+def _line(product_id: Any = "SKU-1", item_count: Any = 1) -> dict[str, Any]:
+    return {"product_id": product_id, "item_count": item_count}
+
+
 @settings(max_examples=400, deadline=None)
 @given(bodies())
+@example({"products": [_line(item_count=True)]})
+@example({"products": [_line(item_count=1.0)]})
+@example({"products": [_line(item_count=0)]})
+@example({"products": [_line(item_count=10_001)]})
+@example({"products": [_line(product_id="SKU-1\n")]})
+@example({"products": [_line(product_id="x" * 65)]})
+@example({"products": [_line()] * 101})
+@example({"products": [_line()] * 100})
+@example({"products": [{**_line(), "extra": 1}]})
+@example({"products": [_line()], "extra": 1})
+@example({"products": [_line()], "fulfillment": None})
 def test_fast_path_accepts_exactly_what_the_serializer_accepts(body: Any) -> None:
     # given
     serializer = OrderListApi.InputSerializer(data=body)
