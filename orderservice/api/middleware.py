@@ -34,7 +34,10 @@ class JsonErrorMiddleware:
                 return replacement
         return response
 
-    def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse:
+    def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
+        if request.path.startswith(_HTML_PREFIXES):
+            # The admin and the docs keep Django's own answers (a 403 for PermissionDenied).
+            return None
         # Reached by anything no view handled: log the traceback here, send none to the client.
         logger.error("unhandled error on %s %s", request.method, request.path, exc_info=exception)
         return errors.exception_response(exception, request)
