@@ -9,8 +9,9 @@ from collections.abc import Collection
 from dataclasses import dataclass
 
 from django.contrib.auth.models import AbstractBaseUser
+from django.db import connection
 
-from orderservice.common import metrics
+from orderservice.common import clock, metrics
 from orderservice.common.db import in_transaction
 from orderservice.inventory.exceptions import OutOfStock, Shortage, UnknownProducts
 from orderservice.inventory.selectors import product_ids_unknown
@@ -58,12 +59,49 @@ def order_place(*, user: AbstractBaseUser, lines: dict[str, int], partial: bool)
             filled_lines=len(decrease.taken), out_of_stock_lines=len(decrease.shortages)
         )
     )
-    order = Order.objects.create(user_id=user.pk, status=OrderStatus.PLACED)
-    OrderItem.objects.bulk_create(
-        OrderItem(order=order, product_id=product_id, item_count=count)
-        for product_id, count in decrease.taken.items()
-    )
+    order = _order_insert(user_id=user.pk, lines=decrease.taken)
     return PlacedOrder(order=order, lines=decrease.taken, out_of_stock=decrease.shortages)
+
+
+# One statement for the order and all its lines, whatever their number (PostgreSQL). The lines
+# get ids in request order, which is the order GET lists them in.
+_ORDER_INSERT_SQL = """
+WITH new_order AS (
+    INSERT INTO orders_order (id, user_id, status, version, created_at, updated_at)
+    VALUES (%(id)s, %(user_id)s, %(status)s, %(version)s, %(now)s, %(now)s)
+)
+INSERT INTO orders_orderitem (order_id, product_id, item_count)
+SELECT %(id)s, line.product_id, line.item_count
+FROM unnest(%(product_ids)s::text[], %(counts)s::integer[]) WITH ORDINALITY
+     AS line(product_id, item_count, ord)
+ORDER BY line.ord
+"""
+
+
+def _order_insert(*, user_id: int, lines: dict[str, int]) -> Order:
+    now = clock.now()
+    order = Order(user_id=user_id, status=OrderStatus.PLACED, created_at=now, updated_at=now)
+    if connection.vendor != "postgresql":
+        order.save(force_insert=True)
+        OrderItem.objects.bulk_create(
+            OrderItem(order=order, product_id=product_id, item_count=count)
+            for product_id, count in lines.items()
+        )
+        return order
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _ORDER_INSERT_SQL,
+            {
+                "id": order.id,
+                "user_id": user_id,
+                "status": order.status,
+                "version": order.version,
+                "now": now,
+                "product_ids": list(lines),
+                "counts": list(lines.values()),
+            },
+        )
+    return order
 
 
 @in_transaction
