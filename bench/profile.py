@@ -13,6 +13,22 @@ from typing import Any
 
 from bench import procs
 
+# Innermost frames that are a blocking call: a PostgreSQL round trip (libpq send, then poll for
+# the answer) or the client socket. A worker sampled there is mostly not running Python: it waits,
+# or it is runnable again but queued for a core (on a busy 2-core machine the wake-up of the other
+# side of the socket often takes the core), which py-spy cannot tell from running.
+_PG_WAIT = "waits: PostgreSQL round trips (psycopg send/poll)"
+_CLIENT_WAIT = "waits: client socket (gunicorn read/write/close)"
+_WAIT_LEAVES = {
+    "Connection.wait (psycopg/connection.py)": _PG_WAIT,
+    "ClientCursorMixin._execute_send (psycopg/client_cursor.py)": _PG_WAIT,
+    "BaseConnection._exec_command (psycopg/_connection_base.py)": _PG_WAIT,
+    "close_graceful (gunicorn/util.py)": _CLIENT_WAIT,
+    "write (gunicorn/util.py)": _CLIENT_WAIT,
+    "SyncWorker.accept (gunicorn/workers/sync.py)": _CLIENT_WAIT,
+    "Arbiter.wait_for_signals (gunicorn/arbiter.py)": "waits: gunicorn master",
+}
+
 # Where a sample's innermost frame lives, by path fragment; the first match wins.
 _AREAS = (
     ("psycopg", "/psycopg"),
@@ -54,9 +70,11 @@ def record(
         "--pid",
         str(pids[0]),
         "--subprocesses",
-        "--nonblocking",  # don't pause the workers to sample them: less distortion
+        # Blocking mode (py-spy pauses a worker for each sample): only then does it match Python
+        # threads to OS threads and tell a worker waiting on PostgreSQL from one running Python;
+        # --nonblocking falls back to a heuristic that counts psycopg's socket wait as busy.
         "--rate",
-        "250",
+        "100",
         "--duration",
         str(int(seconds) + 2),
         "--format",
@@ -112,6 +130,7 @@ def summarize(raw: str, *, idle: bool) -> dict[str, Any]:
     self_time: Counter[str] = Counter()
     inclusive: Counter[str] = Counter()
     areas: Counter[str] = Counter()
+    work: Counter[str] = Counter()  # self time outside the blocking calls
     processes: set[str] = set()
     total = 0
     for line in raw.splitlines():
@@ -128,17 +147,21 @@ def summarize(raw: str, *, idle: bool) -> dict[str, Any]:
         if not frames:
             continue
         total += count
-        self_time[_short(frames[-1])] += count
-        areas[_area(frames[-1])] += count
+        leaf = _short(frames[-1])
+        self_time[leaf] += count
+        areas[_WAIT_LEAVES.get(leaf) or _area(frames[-1])] += count
+        if leaf not in _WAIT_LEAVES:
+            work[leaf] += count
         for frame in {_short(f) for f in frames}:
             inclusive[frame] += count
 
     def share(counter: Counter[str], limit: int, ceiling: float = 1.01) -> list[dict]:
         rows = []
+        whole = max(total, 1)
         for name, n in counter.most_common():
-            if n / max(total, 1) >= ceiling:
+            if n / whole >= ceiling:
                 continue  # the frames every sample passes through say nothing
-            rows.append({"function": name, "percent": round(100 * n / max(total, 1), 1)})
+            rows.append({"function": name, "percent": round(100 * n / whole, 1)})
             if len(rows) == limit:
                 break
         return rows
@@ -149,6 +172,7 @@ def summarize(raw: str, *, idle: bool) -> dict[str, Any]:
         "mode": "wall time (idle included)" if idle else "CPU only (idle waits excluded)",
         "areas": share(areas, 20),
         "top_self": share(self_time, 20),
+        "top_self_outside_waits": share(work, 25),
         "top_inclusive": share(inclusive, 40, ceiling=0.97),
     }
 
@@ -161,9 +185,10 @@ def render(summary: dict[str, Any]) -> str:
         "    self time by area (innermost frame):",
     ]
     lines += [f"      {row['percent']:5.1f}%  {row['function']}" for row in summary["areas"]]
-    lines.append("    top functions by self time:")
+    lines.append("    top functions by self time, blocking calls left out (% of all samples):")
     lines += [
-        f"      {row['percent']:5.1f}%  {row['function']}" for row in summary["top_self"][:15]
+        f"      {row['percent']:5.1f}%  {row['function']}"
+        for row in summary["top_self_outside_waits"][:20]
     ]
     lines.append("    top functions by inclusive time (frames under 97%):")
     lines += [

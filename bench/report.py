@@ -199,7 +199,8 @@ def table(results: dict[str, Any]) -> str:
         f" {s['duration_s']:g} s x {s['repeats']} repeats (medians; errors summed);"
         f" gunicorn {g['workers']} x {g['worker_class']}"
         + (f" ({g['threads']} threads)" if g["threads"] > 1 else "")
-        + f"; {results['machine']['cores']} cores shared with the load generator",
+        + f"; {results['machine']['cores']} cores shared with the load generator"
+        + f" (busy before the run: {results['machine']['busy_cores_before']:.2f})",
         "",
         f"  {'scenario':<15} {'ok/s':>8} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} {'errors':>7}"
         f"   cores: {'app':>4} {'db':>4} {'load':>4} {'all':>4}",

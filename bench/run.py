@@ -11,6 +11,7 @@ says how to read the output.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import io
 import json
 import os
@@ -21,6 +22,7 @@ import shutil
 import subprocess
 import sys
 import tarfile
+import tempfile
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -172,6 +174,14 @@ def _git_describe(app_dir: Path) -> str:
     return result.stdout.strip() or "unknown (not a git checkout)"
 
 
+def machine_busy_cores(seconds: float) -> float:
+    """Cores the whole machine keeps busy over `seconds` (others' load, before ours starts)."""
+    busy0, total0 = procs.machine_busy_ticks()
+    time.sleep(seconds)
+    busy1, total1 = procs.machine_busy_ticks()
+    return (os.cpu_count() or 1) * (busy1 - busy0) / max(1, total1 - total0)
+
+
 def write_data_file(path: Path, users: list[Any], edit: list[Any], cancel: list[Any]) -> None:
     lines = [f"U\t{u.token}" for u in users]
     lines += [f"E\t{o.user_index}\t{o.order_id}\t{','.join(o.product_ids)}" for o in edit]
@@ -205,13 +215,14 @@ def export_commit(revision: str, into: Path) -> tuple[Path, str]:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     try:
-        return _bench(args, argv)
+        with contextlib.ExitStack() as cleanup:
+            return _bench(args, argv, cleanup)
     finally:
         if args.drop_db:
             drop_database(_pg_params(args.pg_url, args.db))
 
 
-def _bench(args: argparse.Namespace, argv: list[str] | None) -> int:
+def _bench(args: argparse.Namespace, argv: list[str] | None, cleanup: contextlib.ExitStack) -> int:
     started = datetime.now(UTC)
     for tool in ("wrk", "pgbench"):
         procs.ensure_tool(tool)
@@ -222,7 +233,10 @@ def _bench(args: argparse.Namespace, argv: list[str] | None) -> int:
     work_dir = args.results_dir / name
     work_dir.mkdir(parents=True, exist_ok=True)
     if args.commit:
-        app_dir, app_version = export_commit(args.commit, work_dir / "app")
+        # Outside the repository, so that no tool (mypy, ruff, pytest) ever sees a second copy.
+        export = tempfile.TemporaryDirectory(prefix="os-bench-app-")
+        cleanup.callback(export.cleanup)
+        app_dir, app_version = export_commit(args.commit, Path(export.name))
     else:
         app_dir = args.app_dir.resolve()
         app_version = _git_describe(app_dir)
@@ -239,6 +253,10 @@ def _bench(args: argparse.Namespace, argv: list[str] | None) -> int:
     database_url = f"postgres://{pg['user']}{password}@{pg['host']}:{pg['port']}/{pg['dbname']}"
     env = service_env(args, database_url)
 
+    busy_before = machine_busy_cores(2.0)
+    print(f"bench: the machine was {busy_before:.2f} of {cores} cores busy before the run")
+    if busy_before > 0.5:
+        print("bench: WARNING: other processes are using the CPU; figures will be low and noisy")
     print(f"bench: database {pg['dbname']} on {pg['host']}:{pg['port']} (recreated)")
     recreate_database(pg)
     from bench import seed  # imports Django lazily: the environment must be set first
@@ -353,7 +371,11 @@ def _bench(args: argparse.Namespace, argv: list[str] | None) -> int:
         "started_at": started.isoformat(),
         "command": " ".join(["python -m bench.run", *(argv if argv is not None else sys.argv[1:])]),
         "app": {"dir": str(app_dir), "git": app_version},
-        "machine": {"cores": cores, "load_average": os.getloadavg()},
+        "machine": {
+            "cores": cores,
+            "busy_cores_before": round(busy_before, 2),
+            "load_average": os.getloadavg(),
+        },
         "settings": {
             "duration_s": args.duration,
             "repeats": args.repeats,
