@@ -1,0 +1,5 @@
+"""Browser tests: Playwright driving Debian's chromium against the service under gunicorn."""
+
+from tests.live import live_server_factory, live_server_url
+
+__all__ = ["live_server_factory", "live_server_url"]
