@@ -22,7 +22,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -255,13 +255,12 @@ def api_session(token: str) -> requests.Session:
 # --- invariants -------------------------------------------------------------------------------
 
 
-def held_by_orders() -> dict[str, int]:
-    """Units held by non-cancelled orders, by product."""
-    rows = (
-        OrderItem.objects.exclude(order__status=OrderStatus.CANCELLED)
-        .values("product_id")
-        .annotate(held=Sum("item_count"))
-    )
+def held_by_orders(*, product_ids: Iterable[str] | None = None) -> dict[str, int]:
+    """Units held by non-cancelled orders, by product (all products, or those named)."""
+    items = OrderItem.objects.exclude(order__status=OrderStatus.CANCELLED)
+    if product_ids is not None:
+        items = items.filter(product_id__in=list(product_ids))
+    rows = items.values("product_id").annotate(held=Sum("item_count"))
     return {row["product_id"]: row["held"] for row in rows}
 
 
