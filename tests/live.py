@@ -7,7 +7,8 @@ Use from a conftest: `from tests.live import live_server_factory, live_server_ur
   (its `url`, master `pid`, `worker_pids()`, `log_tail()`) and kills the whole process group.
 - `live_server_factory` / `live_server_url`: pytest fixtures on `transactional_db`, so what the
   test creates is committed and visible to the server (PostgreSQL only: the server needs the
-  test database by name, see `current_database_url`).
+  test database by name, see `current_database_url`). `shared_live_server_url`: the same, but
+  one server per test module (`module_live_server`), for tests that need no fresh server.
 - `user_token`, `products_create`, `api_session`: test data and HTTP clients.
 - `StockLedger`: invariant §7.1/§7.2 from the database, with the restocks the test saw succeed.
 - `run_concurrently`: callables in threads started together, each closing its DB connection.
@@ -227,6 +228,23 @@ def live_server_factory(transactional_db: None) -> Iterator[Callable[..., LiveSe
 def live_server_url(live_server_factory: Callable[..., LiveServer]) -> str:
     """Base URL of the service under gunicorn, 4 sync workers, on the test database."""
     return live_server_factory(workers=4).url
+
+
+@pytest.fixture(scope="module")
+def module_live_server(django_db_setup: None) -> Iterator[LiveServer]:
+    """One server (4 sync workers) for a whole test module: starting one costs seconds.
+
+    Use through `shared_live_server_url`, which adds `transactional_db` for each test. Between
+    tests the database is flushed under the running server; its idle connections hold no locks.
+    """
+    with running_server(current_database_url(), workers=4) as server:
+        yield server
+
+
+@pytest.fixture
+def shared_live_server_url(transactional_db: None, module_live_server: LiveServer) -> str:
+    """Base URL of the module's server; the test's data is committed, so the server sees it."""
+    return module_live_server.url
 
 
 # --- data and clients -------------------------------------------------------------------------

@@ -19,7 +19,7 @@ ALREADY_CANCELLED = "Order is already cancelled."
 PRECONDITION_FAILED = "Order was modified by another request. Fetch it again and retry."
 
 
-def test_200_concurrent_orders_for_50_units_place_exactly_50(live_server_url: str) -> None:
+def test_200_concurrent_orders_for_50_units_place_exactly_50(shared_live_server_url: str) -> None:
     # given
     products_create({"HOT": 50})
     ledger = StockLedger({"HOT": 50})
@@ -28,7 +28,7 @@ def test_200_concurrent_orders_for_50_units_place_exactly_50(live_server_url: st
         partial(
             call,
             "POST",
-            f"{live_server_url}/orders",
+            f"{shared_live_server_url}/orders",
             token=tokens[i % len(tokens)],
             json={
                 "products": [{"product_id": "HOT", "item_count": 1}],
@@ -89,18 +89,18 @@ def _stock() -> dict[str, int]:
     ],
 )
 def test_racing_cancels_of_one_order_return_its_stock_once(
-    live_server_url: str, rounds: int, second: str, loser: tuple[int, str]
+    shared_live_server_url: str, rounds: int, second: str, loser: tuple[int, str]
 ) -> None:
     # given: `rounds` orders, each holding 2 x A and 1 x B
     products_create({"A": 100, "B": 100})
     ledger = StockLedger({"A": 100, "B": 100})
     owner = user_token("owner")
     staff = user_token("staff", staff=True)
-    order_ids = [_place(live_server_url, owner) for _ in range(rounds)]
+    order_ids = [_place(shared_live_server_url, owner) for _ in range(rounds)]
     assert _stock() == {"A": 100 - 2 * rounds, "B": 100 - rounds}
 
     for done, order_id in enumerate(order_ids, start=1):
-        url = f"{live_server_url}/orders/{order_id}"
+        url = f"{shared_live_server_url}/orders/{order_id}"
         delete = partial(call, "DELETE", url, token=owner)
         racer = {
             "delete": delete,

@@ -372,7 +372,7 @@ def test_order_services_agree_with_the_model() -> None:
     run_state_machine_as_test(
         OrderMachine,
         settings=settings(
-            max_examples=25,
+            max_examples=20,
             stateful_step_count=25,
             deadline=None,
             suppress_health_check=[HealthCheck.too_slow],
