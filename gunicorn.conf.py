@@ -19,8 +19,6 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from prometheus_client import multiprocess
-
 
 def _env_int(name: str, default: int) -> int:
     value = os.environ.get(name, "").strip()
@@ -64,6 +62,8 @@ control_socket_disable = True
 
 # --- Prometheus multiprocess mode -----------------------------------------------------------
 
+# Before anything imports prometheus_client: it picks its storage when first imported, and the
+# workers inherit the master's modules.
 _created_metrics_dir = "PROMETHEUS_MULTIPROC_DIR" not in os.environ
 if _created_metrics_dir:
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="orderservice-metrics-")
@@ -78,6 +78,8 @@ def on_starting(server: Any) -> None:
 
 
 def child_exit(server: Any, worker: Any) -> None:
+    from prometheus_client import multiprocess
+
     multiprocess.mark_process_dead(worker.pid)
 
 

@@ -25,11 +25,13 @@ class RequestIdFilter(logging.Filter):
 
 
 class JsonFormatter(_JsonFormatter):
-    """`{"time", "level", "logger", "message", ...extra fields}`; never a Django request object."""
+    """`{"time", "level", "logger", "pid", "message", ...extra}`; never a Django request object."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
-        kwargs.setdefault("fmt", ["levelname", "name", "message"])
-        kwargs.setdefault("rename_fields", {"levelname": "level", "name": "logger"})
+        kwargs.setdefault("fmt", ["levelname", "name", "process", "message"])
+        kwargs.setdefault(
+            "rename_fields", {"levelname": "level", "name": "logger", "process": "pid"}
+        )
         kwargs.setdefault("timestamp", "time")
         # django.request attaches the HttpRequest itself: not serialisable, and it holds headers.
         kwargs.setdefault("reserved_attrs", [*RESERVED_ATTRS, "request", "server_time"])
