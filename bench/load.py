@@ -140,7 +140,17 @@ def run_wrk(scenario: str, *, url: str, load: Load, data_file: Path, duration: f
         "socket_errors": socket_errors,
         "kinds": {k: v for k, v in counts.items() if not k.startswith("status_")},
         "error_samples": raw["samples"],
+        "cancel_sent": raw["cancel_sent"],
     }
+
+
+def cancels_sent(pool: list[Any], sent_per_thread: list[int], threads: int) -> set[str]:
+    """The order ids of `pool` that a mixed run sent a DELETE for (bench/wrk.lua's slicing)."""
+    sent: set[str] = set()
+    for thread, count in enumerate(sent_per_thread):
+        mine = [order for i, order in enumerate(pool) if i % threads == thread]
+        sent.update(order.order_id for order in mine[:count])
+    return sent
 
 
 # --- pgbench ------------------------------------------------------------------------------------

@@ -264,16 +264,16 @@ def _bench(args: argparse.Namespace, argv: list[str] | None, cleanup: contextlib
     seed.setup_django(app_dir, env)
     t0 = time.monotonic()
     seed.migrate()
-    seed.load_products(count=args.products, stock=args.stock, width=width)
     users = seed.load_users(args.users)
-    rng = random.Random(20261125)
-    pool = seed.place_orders(
-        users=users,
+    plan, held = seed.plan_orders(
+        users=len(users),
         count=args.edit_pool + args.cancel_pool,
         products=args.products,
         width=width,
-        rng=rng,
+        rng=random.Random(20261125),
     )
+    seed.load_products(count=args.products, stock=args.stock, width=width, held=held)
+    pool = seed.load_orders(plan, users)
     edit_pool, cancel_pool = pool[: args.edit_pool], pool[args.edit_pool :]
     statements = seed.statement_counts(user=users[0], products=args.products, width=width)
     seeded_orders, seeded_cancelled = seed.count_orders()
@@ -296,6 +296,7 @@ def _bench(args: argparse.Namespace, argv: list[str] | None, cleanup: contextlib
         extra_args=args.gunicorn_arg,
     )
     runs: dict[str, list[dict]] = {s: [] for s in args.scenarios}
+    cancel_left = list(cancel_pool)
     tally = {"placed": 0, "cancelled": 0, "inflight_bound": 0}
     profile_summary: dict[str, Any] | None = None
     memory: dict[str, Any] = {}
@@ -303,6 +304,10 @@ def _bench(args: argparse.Namespace, argv: list[str] | None, cleanup: contextlib
     max_user = max(u.user_id for u in users)
 
     def measured(scenario: str, duration: float, tag: str) -> dict:
+        if scenario == "mixed":
+            # Each wrk run starts its cancel slices afresh: hand it only orders no earlier run
+            # sent a DELETE for (answered or still in flight when that run ended).
+            write_data_file(data_file, users, edit_pool, cancel_left)
         with load.cpu_meter(server.cpu_snapshot, lambda: backend_cpu(monitor, pg["dbname"])) as m:
             if scenario in load.DB_SCENARIOS:
                 result = load.run_pgbench(
@@ -319,6 +324,9 @@ def _bench(args: argparse.Namespace, argv: list[str] | None, cleanup: contextlib
                     scenario, url=server.url, load=loadspec, data_file=data_file, duration=duration
                 )
         result.update(m)
+        if scenario == "mixed":
+            sent = load.cancels_sent(cancel_left, result["cancel_sent"], args.threads)
+            cancel_left[:] = [o for o in cancel_left if o.order_id not in sent]
         if scenario in load.DB_SCENARIOS:
             # pgbench's backends come and go within the run: their CPU can't be read at its end.
             result["cpu_cores"]["postgres"] = None

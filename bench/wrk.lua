@@ -6,7 +6,10 @@
 -- DATA_FILE: tab-separated lines written by the runner:
 --   U <token>                                  a user (index = line order among the U lines)
 --   E <user index> <order_id> <p1,p2,...>      an order the mixed scenario edits (never cancels)
---   C <user index> <order_id>                  an order the mixed scenario cancels (once)
+--   C <user index> <order_id>                  an order the mixed scenario cancels (once): thread
+--                                              t takes the lines i with i % THREADS == t, in order,
+--                                              and reports how many it sent (cancel_sent); the
+--                                              runner leaves those out of the next run's file
 -- Every request this script sends expects 200; anything else is counted as an error, and the
 -- first bodies of errors are kept as samples. At the end one line "BENCH_JSON {...}" goes to
 -- stdout with the counts and the latency percentiles (microseconds).
@@ -28,6 +31,7 @@ local cancel_next, cancel_last = 1, 0
 local product_format
 counts = {}      -- status -> count, kind -> count; read by done() through thread:get
 samples = {}     -- first error bodies
+cancel_sent = 0  -- how far this thread got in its slice of the cancel pool (sent, maybe unanswered)
 
 local function split(line, sep)
    local out = {}
@@ -150,6 +154,7 @@ local function cancel_order()
    end
    local order = cancel_pool[cancel_next]
    cancel_next = cancel_next + 1
+   cancel_sent = cancel_sent + 1
    return wrk.format("DELETE", "/orders/" .. order.id, {["Authorization"] = tokens[order.user]})
 end
 
@@ -204,8 +209,9 @@ local function json_string(s)
 end
 
 function done(summary, latency, requests)
-   local total, all_samples = {}, {}
+   local total, all_samples, sent = {}, {}, {}
    for _, thread in ipairs(threads) do
+      table.insert(sent, string.format("%d", thread:get("cancel_sent") or 0))
       local c = thread:get("counts") or {}
       for key, n in pairs(c) do
          total[key] = (total[key] or 0) + n
@@ -223,11 +229,11 @@ function done(summary, latency, requests)
       '{"requests":%d,"duration_us":%d,"bytes":%d,'
          .. '"errors":{"connect":%d,"read":%d,"write":%d,"status":%d,"timeout":%d},'
          .. '"latency_us":{"mean":%.1f,"max":%d,"p50":%d,"p90":%d,"p95":%d,"p99":%d},'
-         .. '"counts":{%s},"samples":[%s]}',
+         .. '"counts":{%s},"samples":[%s],"cancel_sent":[%s]}',
       summary.requests, summary.duration, summary.bytes,
       e.connect, e.read, e.write, e.status, e.timeout,
       latency.mean, latency.max, latency:percentile(50), latency:percentile(90),
       latency:percentile(95), latency:percentile(99),
-      table.concat(parts, ","), table.concat(all_samples, ","))
+      table.concat(parts, ","), table.concat(all_samples, ","), table.concat(sent, ","))
    io.write("BENCH_JSON " .. out .. "\n")
 end
