@@ -12,9 +12,9 @@ from collections.abc import Callable
 
 from django.http import HttpResponse
 from rest_framework import serializers
-from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.settings import api_settings
 
 from orderservice.api import errors
 from orderservice.api.authentication import authenticated_user
@@ -82,7 +82,8 @@ def idempotent(
 
 def _stored(response: Response | HttpResponse) -> StoredResponse:
     if isinstance(response, Response):
-        body = JSONRenderer().render(response.data)
+        # The renderer every other answer uses, so a keyed answer reads like an unkeyed one.
+        body = api_settings.DEFAULT_RENDERER_CLASSES[0]().render(response.data)
     else:
         body = response.content
     headers = {name: response[name] for name in _REPLAYED_HEADERS if response.has_header(name)}

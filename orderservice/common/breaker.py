@@ -1,10 +1,12 @@
 """A circuit breaker: after repeated failures, calls fail fast for a cool-down, then one probe.
 
-Closed: every call goes through; `failure_threshold` failures in a row open it. Open: calls are
-refused (CircuitOpen) until `cooldown` seconds have passed. Then the first caller is admitted as
-the probe while the others are still refused; its success closes the breaker, its failure opens
-it for another cool-down. A probe that never reports (its process thread died) is forgotten
-after `probe_timeout`, so the breaker cannot stay half-open for ever.
+Closed: every call goes through; `failure_threshold` failures in a row open it, and so does one
+decisive failure (one that took so long that every further call would cost as much). Open:
+calls are refused (CircuitOpen). Once the cool-down is over, `claim_probe` hands out one probe,
+and calls are still refused until the probe reports: success closes the breaker, failure opens
+it for another cool-down. The caller decides how to probe (the database layer does it in a
+background thread, so no request waits on a dead server). A probe that never reports is
+forgotten after `probe_timeout`.
 
 State is per process; with several worker processes each one learns on its own, which costs at
 most `failure_threshold` failed calls per process.
@@ -38,19 +40,25 @@ class CircuitBreaker:
         return self._opened_at is None
 
     def refusal(self) -> CircuitOpen | None:
-        """What `before_call` would raise now, without admitting a probe (for a quick check)."""
+        """None while closed; otherwise the CircuitOpen to raise (with how long to wait)."""
         with self._lock:
-            return self._refusal(clock.monotonic())
+            if self._opened_at is None:
+                return None
+            cooling = self._opened_at + self.cooldown - clock.monotonic()
+            return CircuitOpen(cooling if cooling > 0 else self.cooldown)
 
-    def before_call(self) -> None:
-        """Raise CircuitOpen unless a call may go through now; admits at most one probe."""
+    def claim_probe(self) -> bool:
+        """True (once per cool-down) when the breaker is open, cooled down and unprobed: the
+        caller must then probe and report with record_success or record_failure."""
         with self._lock:
             now = clock.monotonic()
-            refusal = self._refusal(now)
-            if refusal is not None:
-                raise refusal
-            if self._opened_at is not None:
-                self._probe_started_at = now  # this caller is the probe
+            if self._opened_at is None or now < self._opened_at + self.cooldown:
+                return False
+            started = self._probe_started_at
+            if started is not None and now < started + self.probe_timeout:
+                return False
+            self._probe_started_at = now
+            return True
 
     def record_success(self) -> bool:
         """The resource answered. Returns True when this closed an open breaker."""
@@ -61,29 +69,20 @@ class CircuitBreaker:
             self._probe_started_at = None
             return was_open
 
-    def record_failure(self) -> bool:
-        """The resource did not answer. Returns True when this failure opened the breaker."""
+    def record_failure(self, *, decisive: bool = False) -> bool:
+        """The resource did not answer. Returns True when this failure opened the breaker.
+
+        `decisive`: open at once, whatever the count (a failure that took a whole timeout).
+        """
         with self._lock:
             now = clock.monotonic()
             if self._opened_at is not None:
-                # The probe failed (or a call admitted before the breaker opened): cool down again.
+                # The probe failed (or a call made before the breaker opened): cool down again.
                 self._opened_at = now
                 self._probe_started_at = None
                 return False
             self._failures += 1
-            if self._failures < self.failure_threshold:
+            if self._failures < self.failure_threshold and not decisive:
                 return False
             self._opened_at = now
             return True
-
-    def _refusal(self, now: float) -> CircuitOpen | None:
-        if self._opened_at is None:
-            return None
-        cooling = self._opened_at + self.cooldown - now
-        if cooling > 0:
-            return CircuitOpen(cooling)
-        if self._probe_started_at is not None:
-            probing = self._probe_started_at + self.probe_timeout - now
-            if probing > 0:
-                return CircuitOpen(min(probing, self.cooldown))
-        return None

@@ -5,12 +5,15 @@ circuit breaker that makes requests fail fast while the database is unreachable,
 admins, the mapping of a failed read to DatabaseUnavailable, and the readiness ping.
 """
 
+import contextlib
 import functools
 import logging
 import math
+import threading
 from collections.abc import Callable
 from typing import Any, ParamSpec, TypeVar
 
+import psycopg
 import tenacity
 from django.conf import settings
 from django.core.signals import setting_changed
@@ -36,6 +39,10 @@ _UNREACHABLE_SQLSTATES = {"57P01", "57P02", "57P03"}
 
 _FIRST_BACKOFF_SECONDS = 0.01
 _MAX_BACKOFF_SECONDS = 0.5
+# An unreachable database answers "refused" or "reset" in milliseconds. A failure that took this
+# long was a timeout (connect, keepalive): every further attempt would cost as much, so it opens
+# the breaker at once.
+_SLOW_FAILURE_SECONDS = 1.0
 
 
 def sqlstate(exc: BaseException) -> str | None:
@@ -79,8 +86,10 @@ def database_breaker() -> CircuitBreaker:
         _breaker = CircuitBreaker(
             failure_threshold=settings.DB_BREAKER_FAILURES,
             cooldown=settings.DB_BREAKER_COOLDOWN_SECONDS,
-            # A probe takes at most one attempt: a connect or a statement timeout.
-            probe_timeout=settings.DB_RETRY_BUDGET_SECONDS + settings.DB_CONNECT_TIMEOUT_SECONDS,
+            # A probe is one `SELECT 1`: a connect timeout, then a statement timeout at most.
+            probe_timeout=(
+                settings.DB_CONNECT_TIMEOUT_SECONDS + settings.DB_STATEMENT_TIMEOUT_SECONDS
+            ),
         )
     return _breaker
 
@@ -98,17 +107,47 @@ def _breaker_wait(refusal: CircuitOpen) -> int:
     return max(1, math.ceil(refusal.wait))
 
 
+def _admit() -> None:
+    """Raise CircuitOpen while the breaker is open; once it has cooled down, start the probe."""
+    breaker = database_breaker()
+    refusal = breaker.refusal()
+    if refusal is None:
+        return
+    if breaker.claim_probe():
+        threading.Thread(target=_probe, name="db-probe", daemon=True).start()
+    raise refusal
+
+
+def _probe() -> None:
+    # In its own thread, on its own connection: requests keep failing fast meanwhile instead of
+    # waiting out a connect timeout each.
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+    except DbError as exc:
+        logger.info("database probe failed: %s", exc)
+        _note_failure(exc)
+    else:
+        _note_success()
+    finally:
+        with contextlib.suppress(DbError):
+            connection.close()
+
+
 def _note_success() -> None:
     if database_breaker().record_success():
         logger.warning("database answers again: circuit closed")
     alerts.database_recovered()
 
 
-def _note_failure(exc: BaseException) -> None:
-    if is_unreachable(exc) and database_breaker().record_failure():
+def _note_failure(exc: BaseException, *, elapsed: float = 0.0) -> None:
+    if not is_unreachable(exc):
+        return
+    timed_out = isinstance(exc.__cause__, psycopg.errors.ConnectionTimeout)
+    decisive = timed_out or elapsed >= _SLOW_FAILURE_SECONDS
+    if database_breaker().record_failure(decisive=decisive):
         logger.error(
-            "database unreachable: circuit open for %ss",
-            settings.DB_BREAKER_COOLDOWN_SECONDS,
+            "database unreachable: circuit open for %ss", settings.DB_BREAKER_COOLDOWN_SECONDS
         )
 
 
@@ -199,7 +238,8 @@ def _run_with_retries(work: Callable[[], R]) -> R:
 
 
 def _attempt(work: Callable[[], R], deadline: float | None) -> R:
-    database_breaker().before_call()
+    _admit()
+    started = clock.monotonic()
     committing = False
     try:
         with transaction.atomic():
@@ -211,7 +251,7 @@ def _attempt(work: Callable[[], R], deadline: float | None) -> R:
         if not is_unreachable(exc):
             _note_success()  # the database answered, if only to refuse
             raise
-        _note_failure(exc)
+        _note_failure(exc, elapsed=clock.monotonic() - started)
         if committing:
             raise _CommitOutcomeUnknown() from exc
         raise
@@ -268,11 +308,13 @@ def _unavailable(reason: str, wait: float) -> DatabaseUnavailable:
 
 
 def database_refusal() -> DatabaseUnavailable | None:
-    """DatabaseUnavailable while the breaker is open (answer at once), else None. No I/O."""
-    refusal = database_breaker().refusal()
-    if refusal is None:
-        return None
-    return DatabaseUnavailable(wait=_breaker_wait(refusal))
+    """DatabaseUnavailable while the breaker is open (answer at once), else None. No I/O here
+    (a due probe runs in the background)."""
+    try:
+        _admit()
+    except CircuitOpen as exc:
+        return DatabaseUnavailable(wait=_breaker_wait(exc))
+    return None
 
 
 def database_failed(exc: OperationalError | InterfaceError) -> DatabaseUnavailable:
@@ -290,12 +332,11 @@ def database_ping() -> None:
     """`SELECT 1` on this thread's connection; raises DatabaseUnavailable when it fails.
 
     Bounded by DB_CONNECT_TIMEOUT_SECONDS and the statement timeout; refused at once while the
-    breaker is open, and a probe for it once the cool-down is over.
+    breaker is open.
     """
-    try:
-        database_breaker().before_call()
-    except CircuitOpen as exc:
-        raise DatabaseUnavailable(wait=_breaker_wait(exc)) from exc
+    refusal = database_refusal()
+    if refusal is not None:
+        raise refusal
     try:
         with connection.cursor() as cursor:
             cursor.execute("SELECT 1")
