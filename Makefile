@@ -11,7 +11,7 @@ PYTEST_ARGS ?=
 BENCH_ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help install run migrate test test-fast test-pg bench lint fmt
+.PHONY: help install install-browser run serve migrate test test-fast test-pg bench lint fmt
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -39,6 +39,11 @@ run: install ## quick start: SQLite, demo data, a demo token, serve on 127.0.0.1
 	echo && \
 	exec $(PY) manage.py runserver $(HOST):$(PORT)
 
+serve: install ## production: migrate, collectstatic, gunicorn (gunicorn.conf.py); DEBUG off, needs SECRET_KEY
+	$(PY) manage.py migrate --noinput
+	$(PY) manage.py collectstatic --noinput -v0
+	HOST=$${HOST:-$(HOST)} PORT=$${PORT:-$(PORT)} exec $(VENV)/bin/gunicorn orderservice.wsgi
+
 test: install ## the whole suite: on SQLite, then on PostgreSQL with the concurrency tests
 	DATABASE_URL= $(PY) -m pytest -q $(PYTEST_ARGS)
 	@$(MAKE) --no-print-directory test-pg
@@ -46,7 +51,7 @@ test: install ## the whole suite: on SQLite, then on PostgreSQL with the concurr
 test-fast: install ## the suite on SQLite only (the edit-test loop)
 	DATABASE_URL= $(PY) -m pytest -q -x $(PYTEST_ARGS)
 
-test-pg: install ## the suite on PostgreSQL only
+test-pg: install install-browser ## the suite on PostgreSQL only
 	@if $(PY) scripts/pg_ready.py "$(PG_URL)"; then \
 		DATABASE_URL="$(PG_URL)" $(PY) -m pytest -q $(PYTEST_ARGS); \
 	else \
@@ -56,6 +61,10 @@ test-pg: install ## the suite on PostgreSQL only
 		echo "!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!"; echo; \
 		if [ -n "$$REQUIRE_POSTGRES" ]; then echo "REQUIRE_POSTGRES is set: failing."; exit 1; fi; \
 	fi
+
+install-browser: ## Debian's chromium for the admin browser test (apt-get, when missing)
+	@test -x /usr/bin/chromium || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; } \
+		|| { echo; echo "!!! chromium could not be installed: the admin browser test will be SKIPPED"; echo; }
 
 bench: install ## load benchmark on PostgreSQL (wrk + pgbench, installed with apt-get if missing)
 	@command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk; }
