@@ -3,6 +3,7 @@
 import base64
 import binascii
 import json
+import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -11,13 +12,17 @@ from rest_framework.request import Request
 
 DEFAULT_LIMIT = 20
 MAX_LIMIT = 100
+# Our cursors are under 120 characters; anything much longer is not one (and is not decoded).
+MAX_CURSOR_LENGTH = 512
 
 
 def page_limit(request: Request) -> int:
     raw = request.query_params.get("limit")
     if raw is None:
         return DEFAULT_LIMIT
-    if not raw.isdigit() or not 1 <= int(raw) <= MAX_LIMIT:
+    # ASCII digits only: str.isdigit() also accepts "²", which int() refuses, and a huge number
+    # of digits makes int() raise as well.
+    if not re.fullmatch(r"[0-9]{1,3}", raw) or not 1 <= int(raw) <= MAX_LIMIT:
         raise serializers.ValidationError({"limit": [f"Must be an integer from 1 to {MAX_LIMIT}."]})
     return int(raw)
 
@@ -27,9 +32,11 @@ def page_cursor(request: Request) -> list[Any] | None:
     raw = request.query_params.get("cursor")
     if raw is None:
         return None
+    if len(raw) > MAX_CURSOR_LENGTH:
+        raise serializers.ValidationError({"cursor": ["Not a cursor from a `next` link."]})
     try:
         position = json.loads(base64.urlsafe_b64decode(raw.encode() + b"=" * (-len(raw) % 4)))
-    except (binascii.Error, ValueError, UnicodeDecodeError) as exc:
+    except (binascii.Error, ValueError, UnicodeDecodeError, RecursionError) as exc:
         raise serializers.ValidationError({"cursor": ["Not a cursor from a `next` link."]}) from exc
     if not isinstance(position, list) or not all(isinstance(p, str) for p in position):
         raise serializers.ValidationError({"cursor": ["Not a cursor from a `next` link."]})

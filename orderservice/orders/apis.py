@@ -1,7 +1,7 @@
 """HTTP endpoints for orders: parse, call one service or selector, shape the answer."""
 
 import re
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from django.http import HttpResponse
@@ -234,8 +234,9 @@ def _order_cursor(request: Request) -> tuple[datetime, str] | None:
         moment = datetime.fromisoformat(created_at)
         if moment.tzinfo is None:  # never in our links; a naive time would be read as local
             raise ValueError(created_at)
-        return moment, order_id
-    except ValueError as exc:
+        # In UTC, as the database compares it: 9999-12-31T23:59-23:59 overflows here, not there.
+        return moment.astimezone(UTC), order_id
+    except (ValueError, OverflowError) as exc:
         raise serializers.ValidationError({"cursor": ["Not a cursor from a `next` link."]}) from exc
 
 
