@@ -2,6 +2,8 @@
 
 from django.contrib import admin
 from django.urls import include, path, re_path
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_safe
 from django_prometheus.exports import ExportToDjangoView
 
 from orderservice.api import health
@@ -9,7 +11,8 @@ from orderservice.api import health
 urlpatterns = [
     path("admin/", admin.site.urls),
     # Prometheus text format, no authentication (SPEC §9); summed over gunicorn workers.
-    re_path(r"^metrics/?$", ExportToDjangoView, name="metrics"),
+    # GET only; CSRF exempt so that other methods get a JSON 405, not CSRF's HTML 403.
+    re_path(r"^metrics/?$", csrf_exempt(require_safe(ExportToDjangoView)), name="metrics"),
     # Liveness (no database) and readiness (the database answers), no authentication (SPEC §8).
     re_path(r"^healthz/?$", health.healthz, name="healthz"),
     re_path(r"^readyz/?$", health.readyz, name="readyz"),
