@@ -221,7 +221,12 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "/docs/assets/swagger-ui-dist",
     "SWAGGER_UI_FAVICON_HREF": "/docs/assets/swagger-ui-dist/favicon-32x32.png",
     "REDOC_DIST": "/docs/assets/redoc",
-    "SWAGGER_UI_SETTINGS": {"persistAuthorization": True, "displayOperationId": True},
+    # validatorUrl None: no badge fetched from the public validator (offline, no leak of the URL).
+    "SWAGGER_UI_SETTINGS": {
+        "persistAuthorization": True,
+        "displayOperationId": True,
+        "validatorUrl": None,
+    },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "orderservice.api.schema.postprocess_schema",

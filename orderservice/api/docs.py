@@ -13,9 +13,11 @@ from typing import Any
 
 import drf_spectacular_sidecar
 from django.http import HttpRequest, HttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import render
 from django.urls import re_path
 from django.utils.safestring import SafeString, mark_safe
+from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_safe
 from django.views.static import serve
 from drf_spectacular.renderers import OpenApiJsonRenderer, OpenApiYamlRenderer
@@ -64,6 +66,14 @@ FIXES: dict[str, str] = {
         "cannot be cancelled or edited again, and statuses move only along "
         "`placed → processing → shipped → delivered` (or to `cancelled` before shipping)."
     ),
+    "idempotency-key-in-flight": (
+        "Wait `Retry-After` seconds and send the same request with the same key again: you get "
+        "the first request's answer, and no second order."
+    ),
+    "idempotency-key-reused": (
+        "Send a new `Idempotency-Key` for a new request; reuse a key only to retry the very same "
+        "request (same body)."
+    ),
     "precondition-failed": (
         "Someone changed the order since you read it. GET it again, check the change still "
         "makes sense, and retry with the new `ETag` in `If-Match`."
@@ -95,6 +105,7 @@ def _inline_markup(text: str) -> SafeString:
     return mark_safe(_CODE_SPAN.sub(r"<code>\1</code>", html.escape(text)))  # noqa: S308
 
 
+@csrf_exempt  # a public page: other methods get 405, not CSRF's 403
 @require_safe
 def error_docs(request: HttpRequest) -> HttpResponse:
     """Every error of the catalogue, one section each, anchored by its slug."""
@@ -114,8 +125,9 @@ def error_docs(request: HttpRequest) -> HttpResponse:
     return render(request, "api/error_docs.html", {"sections": sections})
 
 
+@csrf_exempt
 @require_safe
-def docs_asset(request: HttpRequest, path: str) -> HttpResponse:
+def docs_asset(request: HttpRequest, path: str) -> HttpResponseBase:
     """A file of the Swagger UI / Redoc bundles (django.views.static.serve refuses `..`)."""
     response = serve(request, path, document_root=str(ASSETS_DIR))
     response["Cache-Control"] = f"public, max-age={ASSETS_MAX_AGE}"
@@ -125,7 +137,11 @@ def docs_asset(request: HttpRequest, path: str) -> HttpResponse:
 urlpatterns = [
     re_path(r"^schema/?$", SchemaApi.as_view(), name="schema"),
     re_path(r"^docs/?$", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
-    re_path(r"^docs/redoc/?$", SpectacularRedocView.as_view(url_name="schema"), name="docs-redoc"),
+    re_path(
+        r"^docs/redoc/?$",
+        SpectacularRedocView.as_view(url_name="schema", template_name="api/redoc.html"),
+        name="docs-redoc",
+    ),
     re_path(r"^docs/errors/?$", error_docs, name="docs-errors"),
     re_path(r"^docs/assets/(?P<path>.+)$", docs_asset, name="docs-assets"),
 ]

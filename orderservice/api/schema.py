@@ -10,8 +10,9 @@ one line in `AutoSchema._shared_errors`.
 import re
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import Any, Literal
 
+from django.urls import Resolver404, resolve
 from drf_spectacular import openapi
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.types import OpenApiTypes
@@ -216,6 +217,12 @@ PRODUCT_EXISTS = error_example(
     name="product-exists",
     message="A product with this product_id already exists.",
 )
+BAD_IDEMPOTENCY_KEY = error_example(
+    errors.INVALID_REQUEST,
+    "Idempotency-Key empty, too long or not printable ASCII",
+    name="bad-idempotency-key",
+    details={"Idempotency-Key": ["Must be 1 to 255 printable ASCII characters."]},
+)
 
 # --- headers and parameters -----------------------------------------------------------------
 
@@ -281,14 +288,43 @@ LIMIT = OpenApiParameter(
 )
 CURSOR = OpenApiParameter(
     "cursor",
-    str,
-    description="Opaque position taken from a previous page's `next` link; never build one.",
+    {"type": "string", "minLength": 1, "pattern": "^[A-Za-z0-9_-]+$"},
+    description=(
+        "Opaque position taken from a previous page's `next` link; never build one (a value "
+        "that is not from a `next` link is 400)."
+    ),
 )
 ORDER_STATUS_FILTER = OpenApiParameter(
     "status",
     str,
     enum=OrderStatus.values,
     description="Only orders in this status; an unknown status is 400.",
+)
+IDEMPOTENCY_KEY = OpenApiParameter(
+    "Idempotency-Key",
+    {"type": "string", "minLength": 1, "maxLength": 255, "pattern": "^[ -~]{1,255}$"},
+    OpenApiParameter.HEADER,
+    description=(
+        "Optional, 1 to 255 printable ASCII characters, e.g. a UUID. The same user sending the "
+        "same key with the same body within 24 hours gets the first answer (200, or 404 out of "
+        "stock) replayed, with `Idempotent-Replayed: true`, and no second order. The same key "
+        "with another body is 422; while the first request still runs, 409."
+    ),
+    examples=[OpenApiExample("uuid", value="5f0c7a52-8d1e-4a57-9a3b-2f6e1c0d9b47")],
+)
+IDEMPOTENT_REPLAYED = OpenApiParameter(
+    "Idempotent-Replayed",
+    {"type": "string", "enum": ["true"]},
+    OpenApiParameter.HEADER,
+    description="Present on an answer replayed for a repeated Idempotency-Key.",
+    response=[200, 404],
+)
+RETRY_AFTER_IN_FLIGHT = OpenApiParameter(
+    "Retry-After",
+    OpenApiTypes.INT,
+    OpenApiParameter.HEADER,
+    description="With `idempotency-key-in-flight`: seconds to wait before retrying.",
+    response=[409],
 )
 RETRY_AFTER = OpenApiParameter(
     "Retry-After",
@@ -442,7 +478,7 @@ PRODUCT_SET_REQUEST = OpenApiExample(
 # --- authentication schemes -----------------------------------------------------------------
 
 
-class TokenScheme(OpenApiAuthenticationExtension):  # type: ignore[no-untyped-call]
+class TokenScheme(OpenApiAuthenticationExtension):
     target_class = "orderservice.api.authentication.TokenAuthentication"
     name = "Token"
 
@@ -458,7 +494,7 @@ class TokenScheme(OpenApiAuthenticationExtension):  # type: ignore[no-untyped-ca
         }
 
 
-class BearerScheme(OpenApiAuthenticationExtension):  # type: ignore[no-untyped-call]
+class BearerScheme(OpenApiAuthenticationExtension):
     target_class = "orderservice.api.authentication.BearerAuthentication"
     name = "Bearer"
 
@@ -470,14 +506,15 @@ class BearerScheme(OpenApiAuthenticationExtension):  # type: ignore[no-untyped-c
         }
 
 
-class IpThrottleScheme(OpenApiAuthenticationExtension):  # type: ignore[no-untyped-call]
+class IpThrottleScheme(OpenApiAuthenticationExtension):
     """The per-IP rate limit sits among the authentication classes but is no way in."""
 
     target_class = "orderservice.api.throttling.IpThrottleAuthentication"
     name: list[str] = []
     optional = True
 
-    def get_security_requirement(self, auto_schema: openapi.AutoSchema) -> None:
+    # None (no requirement) is what spectacular expects here, though its stub does not say so.
+    def get_security_requirement(self, auto_schema: openapi.AutoSchema) -> None:  # type: ignore[override]
         return None
 
     def get_security_definition(self, auto_schema: openapi.AutoSchema) -> list[Any]:
@@ -521,7 +558,9 @@ class AutoSchema(openapi.AutoSchema):
     def get_override_parameters(self) -> list[Any]:
         return [*super().get_override_parameters(), RETRY_AFTER, WWW_AUTHENTICATE]
 
-    def get_serializer_name(self, serializer: serializers.Serializer, direction: str) -> str:
+    def get_serializer_name(
+        self, serializer: serializers.Serializer, direction: Literal["request", "response"]
+    ) -> str:
         # Nested `InputSerializer`s all share a name; call them after their operation instead.
         qualname = type(serializer).__qualname__
         if qualname in _COMPONENT_NAMES:
@@ -604,6 +643,80 @@ _LINKS: dict[tuple[str, str], dict[str, dict[str, Any]]] = {
 }
 
 
+def _json(schema: dict[str, Any], description: str) -> dict[str, Any]:
+    return {"description": description, "content": {"application/json": {"schema": schema}}}
+
+
+def _status_body(**fields: str) -> dict[str, Any]:
+    return {
+        "type": "object",
+        "properties": {name: {"type": "string", "enum": [value]} for name, value in fields.items()},
+        "required": list(fields),
+        "additionalProperties": False,
+    }
+
+
+# Plain Django views (not DRF) that spectacular cannot see: written out here, and published
+# only when the route exists.
+_OPERATIONS_PATHS: dict[str, dict[str, Any]] = {
+    "/healthz": {
+        "get": {
+            "operationId": "healthz",
+            "summary": "Liveness: the process serves requests (never touches the database)",
+            "tags": ["operations"],
+            "security": [],
+            "responses": {"200": _json(_status_body(status="ok"), "Alive.")},
+        }
+    },
+    "/readyz": {
+        "get": {
+            "operationId": "readyz",
+            "summary": "Readiness: the database answers",
+            "tags": ["operations"],
+            "security": [],
+            "responses": {
+                "200": _json(_status_body(status="ready", database="ok"), "Ready."),
+                "503": {
+                    **_json(
+                        {"$ref": "#/components/schemas/Error"},
+                        f"`{errors.INVENTORY_UNAVAILABLE.message}`",
+                    ),
+                    "headers": {
+                        "Retry-After": {
+                            "schema": {"type": "integer"},
+                            "required": True,
+                            "description": "Seconds to wait before asking again.",
+                        }
+                    },
+                },
+            },
+        }
+    },
+    "/metrics": {
+        "get": {
+            "operationId": "metrics",
+            "summary": "Prometheus metrics (text exposition format), summed over workers",
+            "tags": ["operations"],
+            "security": [],
+            "responses": {
+                "200": {
+                    "description": "Metrics; the business counters are named `orders_*`.",
+                    "content": {"text/plain": {"schema": {"type": "string"}}},
+                }
+            },
+        }
+    },
+}
+
+
+def _route_exists(path: str) -> bool:
+    try:
+        resolve(path)
+    except Resolver404:
+        return False
+    return True
+
+
 def postprocess_schema(
     result: dict[str, Any], generator: Any, request: Any, public: bool
 ) -> dict[str, Any]:
@@ -618,18 +731,30 @@ def postprocess_schema(
     # PATCH /orders/{id} takes products or order_status, not both, not neither.
     if "OrderEditRequest" in schemas:
         schemas["OrderEditRequest"].update(minProperties=1, maxProperties=1)
+    # PATCH /products/{id}: `restock` alone, or at least one of `name` and `product_count`.
     if "ProductEditRequest" in schemas:
-        schemas["ProductEditRequest"]["minProperties"] = 1
+        schemas["ProductEditRequest"]["oneOf"] = [
+            {"required": ["restock"], "maxProperties": 1},
+            {
+                "anyOf": [{"required": ["name"]}, {"required": ["product_count"]}],
+                "not": {"required": ["restock"]},
+            },
+        ]
     # `/orders/?` comes out as `/orders/`; the canonical form has no slash (both answer).
     result["paths"] = {
         (path.rstrip("/") or "/"): item for path, item in result.get("paths", {}).items()
     }
     for path_item in result["paths"].values():
         for operation in path_item.values():
+            if "requestBody" in operation:
+                operation["requestBody"]["required"] = True  # an empty body is a 400
             for status, response in operation.get("responses", {}).items():
                 if not response.get("description"):
                     response["description"] = _SUCCESS_DESCRIPTIONS.get(status, status)
                 links = _LINKS.get((operation.get("operationId", ""), status))
                 if links:
                     response["links"] = links
+    for path, item in _OPERATIONS_PATHS.items():
+        if _route_exists(path):
+            result["paths"].setdefault(path, item)
     return result

@@ -176,14 +176,23 @@ class OrderListApi(APIView):
             "when any line is short. Duplicate lines are merged. Nothing changes on an error."
         ),
         request=InputSerializer,
-        parameters=[schema.location_header(200, "order"), schema.etag_header(200)],
+        parameters=[
+            schema.IDEMPOTENCY_KEY,
+            schema.location_header(200, "order"),
+            schema.etag_header(200),
+            schema.IDEMPOTENT_REPLAYED,
+            schema.RETRY_AFTER_IN_FLIGHT,
+        ],
         responses={
             200: OrderPlacedSerializer,
             **schema.error_responses(
                 schema.INVALID_BODY,
                 schema.UNKNOWN_PRODUCTS,
                 schema.MALFORMED_JSON,
+                schema.BAD_IDEMPOTENCY_KEY,
                 schema.OUT_OF_STOCK_PLACE,
+                errors.IDEMPOTENCY_KEY_IN_FLIGHT,
+                errors.IDEMPOTENCY_KEY_REUSED,
             ),
         },
         examples=[
