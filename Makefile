@@ -11,7 +11,7 @@ PYTEST_ARGS ?=
 BENCH_ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help install install-browser run serve migrate test test-fast test-pg bench lint fmt
+.PHONY: help install install-browser run serve migrate test test-fast test-pg bench storm lint fmt
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -70,6 +70,10 @@ bench: install ## load benchmark on PostgreSQL (wrk + pgbench, installed with ap
 	@command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk; }
 	@command -v pgbench >/dev/null || { apt-get update -qq && apt-get install -y -qq postgresql-client; }
 	$(PY) -m bench.run $(BENCH_ARGS)
+
+storm: install ## long storm on PostgreSQL, every SPEC §7 invariant checked (STORM_SECONDS=60 STORM_CLIENTS=48 STORM_WORKERS=4)
+	DATABASE_URL="$(PG_URL)" STORM_SECONDS=$${STORM_SECONDS:-60} STORM_CLIENTS=$${STORM_CLIENTS:-48} \
+		STORM_WORKERS=$${STORM_WORKERS:-4} $(PY) -m pytest -q -s tests/faults/test_storm.py $(PYTEST_ARGS)
 
 lint: install ## ruff, format check, mypy, import contracts, migrations check, check --deploy
 	$(VENV)/bin/ruff check .

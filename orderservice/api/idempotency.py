@@ -9,9 +9,11 @@ import hashlib
 import json
 import re
 from collections.abc import Callable
+from typing import cast
 
 from django.http import HttpResponse
 from rest_framework import serializers
+from rest_framework.renderers import BaseRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.settings import api_settings
@@ -83,7 +85,8 @@ def idempotent(
 def _stored(response: Response | HttpResponse) -> StoredResponse:
     if isinstance(response, Response):
         # The renderer every other answer uses, so a keyed answer reads like an unkeyed one.
-        body = api_settings.DEFAULT_RENDERER_CLASSES[0]().render(response.data)
+        renderer = cast(type[BaseRenderer], api_settings.DEFAULT_RENDERER_CLASSES[0])
+        body = renderer().render(response.data)
     else:
         body = response.content
     headers = {name: response[name] for name in _REPLAYED_HEADERS if response.has_header(name)}

@@ -94,10 +94,15 @@ def database_breaker() -> CircuitBreaker:
     return _breaker
 
 
-def _reset_breaker(*, setting: str, **kwargs: Any) -> None:
+def database_breaker_reset() -> None:
+    """Forget the breaker's state; it is rebuilt from the settings on next use (tests)."""
     global _breaker
+    _breaker = None
+
+
+def _reset_breaker(*, setting: str, **kwargs: Any) -> None:
     if setting.startswith("DB_"):
-        _breaker = None
+        database_breaker_reset()
 
 
 setting_changed.connect(_reset_breaker, dispatch_uid="orderservice.common.db.reset_breaker")

@@ -18,10 +18,11 @@ import contextlib
 import socket
 import struct
 import threading
-from collections.abc import Iterator
-from typing import Literal
+from collections.abc import Coroutine, Iterator
+from typing import Any, Literal, TypeVar
 
 Mode = Literal["refuse", "blackhole"]
+T = TypeVar("T")
 
 _CHUNK = 64 * 1024
 
@@ -65,7 +66,7 @@ class TcpProxy:
     def is_cut(self) -> bool:
         return self._mode is not None
 
-    def _call(self, coroutine):  # type: ignore[no-untyped-def]
+    def _call(self, coroutine: Coroutine[Any, Any, T]) -> T:
         return asyncio.run_coroutine_threadsafe(coroutine, self._loop).result(timeout=10)
 
     # --- the loop's side --------------------------------------------------------------------------

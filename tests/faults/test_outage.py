@@ -29,6 +29,7 @@ from tests.faults.traffic import (
     orders_without_items,
     session_for,
 )
+from tests.faults.webhook import WebhookReceiver
 from tests.live import StockLedger, products_create, user_token
 
 pytestmark = [pytest.mark.postgres, pytest.mark.timeout(150)]
@@ -182,7 +183,7 @@ def test_outage_answers_503_alerts_once_and_recovers_by_itself(
     )
 
 
-def _wait_for_recovery_notices(webhook, *, timeout: float) -> bool:  # type: ignore[no-untyped-def]
+def _wait_for_recovery_notices(webhook: WebhookReceiver, *, timeout: float) -> bool:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         down = webhook.by_pid(DATABASE_UNAVAILABLE)

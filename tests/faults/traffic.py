@@ -27,6 +27,7 @@ class Call:
     body: Any = None
     headers: dict[str, str] = field(default_factory=dict)
     error: str | None = None
+    content: bytes = b""  # the body as sent
 
     @property
     def ended(self) -> float:
@@ -55,7 +56,16 @@ def call(
         body: Any = response.json()
     except ValueError:
         body = response.text
-    return Call(method, path, started, elapsed, response.status_code, body, dict(response.headers))
+    return Call(
+        method,
+        path,
+        started,
+        elapsed,
+        response.status_code,
+        body,
+        dict(response.headers),
+        content=response.content,
+    )
 
 
 def session_for(token: str) -> requests.Session:

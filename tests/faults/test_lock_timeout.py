@@ -1,0 +1,112 @@
+"""A product row locked from outside (a stuck transaction): orders for it answer 503 once the
+retry budget is spent, not 500 and not never; orders for other products go on meanwhile."""
+
+import threading
+import time
+
+import psycopg
+import pytest
+from django.db import connection
+
+from orderservice.common.alerts import DATABASE_UNAVAILABLE
+from orderservice.inventory.models import Product
+from tests.faults.traffic import UNAVAILABLE, Call, call, new_key, session_for
+from tests.live import StockLedger, products_create, user_token
+
+pytestmark = [pytest.mark.postgres, pytest.mark.timeout(90)]
+
+PRODUCTS = {"LOCKED": 100, "FREE": 100}
+BUDGET = 2.0
+LOCK_TIMEOUT = 0.5
+
+
+def _raw_connection() -> psycopg.Connection:
+    conf = connection.settings_dict
+    return psycopg.connect(
+        host=conf["HOST"] or "127.0.0.1",
+        port=conf["PORT"] or 5432,
+        user=conf["USER"] or None,
+        password=conf["PASSWORD"] or None,
+        dbname=conf["NAME"],
+        connect_timeout=5,
+    )
+
+
+def _order(product_id: str) -> dict[str, object]:
+    return {"products": [{"product_id": product_id, "item_count": 1}]}
+
+
+def test_a_locked_product_answers_503_after_the_budget_and_others_keep_working(
+    live_server_factory, webhook
+):
+    # given: a server with a short lock timeout, and the LOCKED row held by another transaction
+    products_create(PRODUCTS)
+    token = user_token("locker")
+    server = live_server_factory(
+        workers=3,
+        env={
+            "DB_RETRY_BUDGET_SECONDS": str(BUDGET),
+            "DB_LOCK_TIMEOUT_SECONDS": str(LOCK_TIMEOUT),
+            "ALERT_WEBHOOK_URL": webhook.url,
+        },
+    )
+    holder = _raw_connection()
+    blocked: list[Call] = []
+    free: list[Call] = []
+    try:
+        holder.execute("SELECT 1 FROM inventory_product WHERE product_id = 'LOCKED' FOR UPDATE")
+
+        def order_locked() -> None:
+            with session_for(token) as session:
+                blocked.append(call(session, "POST", server.url, "/orders", json=_order("LOCKED")))
+
+        # when: two orders wait on the lock while a third client orders the free product
+        waiting = [threading.Thread(target=order_locked) for _ in range(2)]
+        for thread in waiting:
+            thread.start()
+        with session_for(token) as session:
+            deadline = time.monotonic() + BUDGET
+            while time.monotonic() < deadline:
+                free.append(
+                    call(
+                        session,
+                        "POST",
+                        server.url,
+                        "/orders",
+                        json=_order("FREE"),
+                        headers={"Idempotency-Key": new_key()},
+                    )  # fmt: skip
+                )
+        for thread in waiting:
+            thread.join(timeout=BUDGET + 10)
+    finally:
+        holder.rollback()
+        holder.close()
+
+    # ... and once the lock is released
+    with session_for(token) as session:
+        after = call(session, "POST", server.url, "/orders", json=_order("LOCKED"))
+
+    # then
+    assert [c.status for c in blocked] == [503, 503]
+    for reply in blocked:
+        assert reply.body["error"] == UNAVAILABLE
+        assert int(reply.headers["Retry-After"]) >= 1
+        assert LOCK_TIMEOUT <= reply.elapsed <= BUDGET + 0.5, reply.elapsed
+    assert free, "no order for the free product was tried"
+    assert all(c.status == 200 for c in free), [c.status for c in free if c.status != 200]
+    assert max(c.elapsed for c in free) < LOCK_TIMEOUT  # never queued behind the locked row
+    assert after.status == 200, after.body
+    stock = dict(Product.objects.values_list("product_id", "product_count"))
+    assert stock == {"LOCKED": 99, "FREE": 100 - len(free)}
+    StockLedger(PRODUCTS).assert_holds()
+    # SPEC §8: a lock wait past the limit is the database not answering: admins hear of it once
+    # per process, and the next success in that process sends the recovery notice.
+    assert webhook.received(DATABASE_UNAVAILABLE)
+    assert all(count == 1 for count in webhook.by_pid(DATABASE_UNAVAILABLE).values())
+    print(
+        f"\n[lock] budget={BUDGET}s lock_timeout={LOCK_TIMEOUT}s "
+        f"locked product: {[f'{c.status} in {c.elapsed:.2f}s' for c in blocked]}; "
+        f"free product meanwhile: {len(free)} orders, all 200, "
+        f"slowest {max(c.elapsed for c in free) * 1000:.0f} ms"
+    )
