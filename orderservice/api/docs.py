@@ -20,7 +20,12 @@ from django.utils.safestring import SafeString, mark_safe
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_safe
 from django.views.static import serve
-from drf_spectacular.renderers import OpenApiJsonRenderer, OpenApiYamlRenderer
+from drf_spectacular.renderers import (
+    OpenApiJsonRenderer,
+    OpenApiJsonRenderer2,
+    OpenApiYamlRenderer,
+    OpenApiYamlRenderer2,
+)
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
 from orderservice.api import errors, schema
@@ -32,7 +37,12 @@ ASSETS_MAX_AGE = 24 * 60 * 60
 class SchemaApi(SpectacularAPIView):
     """The OpenAPI document, JSON unless YAML is asked for (`?format=yaml` or `Accept`)."""
 
-    renderer_classes = [OpenApiJsonRenderer, OpenApiYamlRenderer]
+    renderer_classes = [
+        OpenApiJsonRenderer,
+        OpenApiJsonRenderer2,  # Accept: application/json
+        OpenApiYamlRenderer,
+        OpenApiYamlRenderer2,  # Accept: application/yaml
+    ]
 
 
 # What to do about each error, beside the catalogue's cause; a kind missing here still gets its

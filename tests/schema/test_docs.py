@@ -60,8 +60,28 @@ def test_the_schema_is_public_openapi_3_json(path: str):
     assert document["openapi"].startswith("3.")
 
 
-def test_the_schema_is_yaml_on_request():
-    response = Client().get("/schema", {"format": "yaml"})
+@pytest.mark.parametrize(
+    "accept",
+    [
+        "application/json",
+        "application/vnd.oai.openapi+json",
+        "*/*",
+        "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8",  # a browser
+    ],
+)
+def test_the_schema_is_json_for_what_clients_send_as_accept(accept: str):
+    response = Client().get("/schema", HTTP_ACCEPT=accept)
+
+    assert response.status_code == 200
+    assert response.json()["openapi"].startswith("3.")
+
+
+@pytest.mark.parametrize(
+    ("query", "accept"),
+    [({"format": "yaml"}, "*/*"), ({}, "application/yaml"), ({}, "application/vnd.oai.openapi")],
+)
+def test_the_schema_is_yaml_on_request(query: dict[str, str], accept: str):
+    response = Client().get("/schema", query, HTTP_ACCEPT=accept)
 
     assert response.status_code == 200
     assert response.content.startswith(b"openapi: 3.")
