@@ -31,10 +31,12 @@ def rates(user: str | None = None, ip: str | None = None) -> Any:
 @pytest.fixture(autouse=True)
 def _fresh_counters(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     caches["default"].clear()
+    throttling.local_counts_clear()
     # A fixed clock in the middle of a minute: windows don't roll over during a test.
     monkeypatch.setattr(throttling.FixedWindowThrottle, "timer", staticmethod(lambda: 6_000_030.0))
     yield
     caches["default"].clear()
+    throttling.local_counts_clear()
 
 
 def test_user_over_the_limit_gets_429_with_retry_after(make_client):

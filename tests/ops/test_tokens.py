@@ -60,7 +60,7 @@ def test_revoke_token_by_key_stops_that_key_only():
 
     # when
     out = StringIO()
-    call_command("revoke_token", "--key", first, stdout=out)
+    call_command("revoke_token", f"--key={first}", stdout=out)
 
     # then
     assert out.getvalue().strip() == "Revoked 1 token."

@@ -1,4 +1,4 @@
-"""`python manage.py revoke_token (--key KEY | --user USERNAME)`: the key(s) stop working."""
+"""`python manage.py revoke_token (--key=KEY | --user=USERNAME)`: the key(s) stop working."""
 
 from typing import Any
 
