@@ -243,7 +243,7 @@ CACHES = {
         {
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
             "LOCATION": REDIS_URL,
-            "KEY_PREFIX": "orderservice",
+            "KEY_PREFIX": os.environ.get("CACHE_KEY_PREFIX", "orderservice"),
             "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 0.5},
         }
         if REDIS_URL
