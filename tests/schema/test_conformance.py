@@ -16,7 +16,6 @@ SCHEMA_FUZZ_EXAMPLES and SCHEMA_FUZZ_SEED widen or vary a run locally.
 
 import os
 import re
-import string
 from collections.abc import Iterator
 from typing import Any
 
@@ -27,7 +26,6 @@ from django.core.signals import request_finished, request_started
 from django.core.wsgi import get_wsgi_application
 from django.db import close_old_connections
 from hypothesis import strategies as st
-from schemathesis.specs.openapi.checks import positive_data_acceptance
 
 from orderservice.api.fields import ID_REGEX
 from orderservice.api.tokens import token_issue
@@ -35,10 +33,10 @@ from orderservice.idempotency.models import IdempotencyKey
 from orderservice.inventory.models import Product
 from orderservice.orders.models import Order
 from tests.live import products_create
+from tests.schema.support import EXCLUDED_CHECKS, HYPOTHESIS_SETTINGS, STOCK
 
 MAX_EXAMPLES = int(os.environ.get("SCHEMA_FUZZ_EXAMPLES", "25"))
 SEED = int(os.environ.get("SCHEMA_FUZZ_SEED", "20261125"))
-EXCLUDED_CHECKS: list[schemathesis.CheckFunction] = [positive_data_acceptance]
 
 GENERATION = {"max-examples": MAX_EXAMPLES, "database": "none"}
 
@@ -57,14 +55,6 @@ CONFIG = schemathesis.Config.from_dict(
 
 schema = schemathesis.openapi.from_wsgi("/schema", get_wsgi_application(), config=CONFIG)
 
-# The products the schema's examples name, so the documented requests reach the happy path, and
-# every one-character SKU, the ids generated bodies use most, so generated orders get placed too.
-STOCK = {
-    "SKU-1": 100_000_000,
-    "SKU-2": 100_000_000,
-    "SKU-9": 2,
-    **dict.fromkeys(string.ascii_letters + string.digits + "._-", 1_000_000),
-}
 
 # Generated order lines mostly name these, so generated orders get placed and edited, not just
 # refused for unknown products.
@@ -99,19 +89,6 @@ def _is_sku_line(line: Any) -> bool:
         and isinstance(line.get("product_id"), str)
         and re.fullmatch(ID_REGEX, line["product_id"]) is not None
     )
-
-
-HYPOTHESIS_SETTINGS = hypothesis.settings(
-    deadline=None,
-    database=None,
-    derandomize=True,
-    # The users and products of the fixture are meant to be shared by every generated case.
-    suppress_health_check=[
-        hypothesis.HealthCheck.function_scoped_fixture,
-        hypothesis.HealthCheck.too_slow,
-        hypothesis.HealthCheck.filter_too_much,
-    ],
-)
 
 
 @pytest.fixture(autouse=True)
