@@ -27,12 +27,10 @@ from orderservice.api.http import etag_for, if_match_versions
 from orderservice.api.idempotency import idempotency_key, idempotent
 from orderservice.api.pagination import page_body, page_cursor, page_limit
 from orderservice.orders import selectors, services
-from orderservice.orders.lines import merge_lines
+from orderservice.orders.fastparse import place_body_accept
+from orderservice.orders.lines import MAX_ITEM_COUNT, MAX_LINES, merge_lines
 from orderservice.orders.models import ORDER_ID_PATTERN, Order
 from orderservice.orders.status import OrderStatus
-
-MAX_LINES = 100
-MAX_ITEM_COUNT = 10_000
 
 
 class PlaceLineSerializer(StrictSerializer):
@@ -204,15 +202,17 @@ class OrderListApi(APIView):
     )
     def post(self, request: Request) -> Response | HttpResponse:
         key = idempotency_key(request)  # a malformed Idempotency-Key is a 400 like a bad body
-        serializer = self.InputSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        data = serializer.validated_data
+        accepted = place_body_accept(request.data)
+        if accepted is None:  # not plainly valid: the serializer names what is wrong
+            serializer = self.InputSerializer(data=request.data)
+            serializer.is_valid(raise_exception=True)
+            data = serializer.validated_data
+            accepted = _lines(data["products"]), data["fulfillment"] == "partial"
+        lines, partial = accepted
 
         def place() -> Response:
             placed = services.order_place(
-                user=authenticated_user(request),
-                lines=_lines(data["products"]),
-                partial=data["fulfillment"] == "partial",
+                user=authenticated_user(request), lines=lines, partial=partial
             )
             order = placed.order
             body = {

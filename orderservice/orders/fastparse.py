@@ -10,10 +10,8 @@ import re
 from typing import Any
 
 from orderservice.api.fields import ID_REGEX
-from orderservice.orders.lines import merge_lines
+from orderservice.orders.lines import MAX_ITEM_COUNT, MAX_LINES, merge_lines
 
-MAX_LINES = 100
-MAX_ITEM_COUNT = 10_000
 _PRODUCT_ID = re.compile(ID_REGEX)
 _FULFILLMENTS = ("partial", "all_or_nothing")
 _TOP_LEVEL_KEYS = frozenset({"products", "fulfillment"})

@@ -3,6 +3,9 @@
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
+MAX_LINES = 100  # per request, counted before duplicates are merged
+MAX_ITEM_COUNT = 10_000  # per line
+
 
 @dataclass(frozen=True)
 class LineChange:
