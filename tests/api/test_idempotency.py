@@ -307,8 +307,12 @@ def test_a_key_in_flight_is_409_until_its_request_ends(client_user, sku1, raw_co
         cursor.execute("SET lock_timeout = '300ms'")
 
     # when
-    in_flight = post(client_user, ORDER, key="busy")
-    raw_connection.rollback()  # the first request failed: it stored nothing
+    try:
+        in_flight = post(client_user, ORDER, key="busy")
+    finally:
+        raw_connection.rollback()  # the first request failed: it stored nothing
+        with connection.cursor() as cursor:
+            cursor.execute("RESET lock_timeout")
     retried = post(client_user, ORDER, key="busy")
 
     # then
