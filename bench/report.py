@@ -230,10 +230,16 @@ def table(results: dict[str, Any]) -> str:
             f" (peak {_num(mem['worker_peak_rss_mib_max'], 1)} MiB;"
             f" private {_num(mem['worker_private_mib_median'], 1)} MiB)"
         )
-    per_request = results["statements"]["per_request"]
+    counted = results["statements"]
+    checks = counted.get("health_checks", {})
     lines.append(
-        "  SQL statements per request: "
-        + ", ".join(f"{name} {n}" for name, n in per_request.items())
+        "  SQL round trips per request (statements incl. BEGIN/COMMIT"
+        + (" + CONN_HEALTH_CHECKS probes" if any(checks.values()) else "")
+        + "): "
+        + ", ".join(
+            f"{name} {n}" + (f"+{checks[name]}" if checks.get(name) else "")
+            for name, n in counted.get("statements", counted["per_request"]).items()
+        )
     )
     inv = results["invariants"]
     acc = results["order_accounting"]
