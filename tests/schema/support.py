@@ -1,5 +1,6 @@
 """What the schemathesis tests share: the data they run on, the checks, Hypothesis settings."""
 
+import os
 import string
 
 import hypothesis
@@ -23,7 +24,8 @@ STOCK = {
 HYPOTHESIS_SETTINGS = hypothesis.settings(
     deadline=None,
     database=None,
-    derandomize=True,
+    # Reproducible by default; SCHEMA_FUZZ_SEED=<n> explores other cases.
+    derandomize="SCHEMA_FUZZ_SEED" not in os.environ,
     # The users and products of the fixture are meant to be shared by every generated case.
     suppress_health_check=[
         hypothesis.HealthCheck.function_scoped_fixture,
