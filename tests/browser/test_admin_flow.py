@@ -17,6 +17,7 @@ from typing import Any
 
 import pytest
 import requests
+from django.contrib.admin.utils import quote
 from django.contrib.auth.hashers import PBKDF2PasswordHasher
 from django.contrib.auth.models import Permission, User
 
@@ -140,7 +141,7 @@ def _operate(page: Any, url: str, order_id: str) -> None:
 
     # when: move the order to processing, then to shipped
     for status in ("processing", "shipped"):
-        page.goto(f"{url}/admin/orders/order/{order_id}/change/")
+        page.goto(f"{url}/admin/orders/order/{quote(order_id)}/change/")
         page.select_option("#id_status", status)
         page.click("input[name=_save]")
         page.wait_for_selector(".messagelist .success")
@@ -149,6 +150,6 @@ def _operate(page: Any, url: str, order_id: str) -> None:
     page.goto(f"{url}/admin/orders/order/?status__exact=shipped")
     assert order_id in page.inner_text("#result_list")
     # ...a shipped order offers no way back...
-    page.goto(f"{url}/admin/orders/order/{order_id}/change/")
+    page.goto(f"{url}/admin/orders/order/{quote(order_id)}/change/")
     options = page.eval_on_selector_all("#id_status option", "els => els.map(e => e.value)")
     assert options == ["shipped", "delivered"]

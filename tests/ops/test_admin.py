@@ -4,6 +4,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from django.contrib.admin.utils import quote
 from django.contrib.auth.models import Permission, User
 from django.test import Client
 
@@ -191,11 +192,24 @@ def test_order_list_filters_by_status_and_date(operator):
     assert [o.id for o in by_user.context["cl"].result_list] == [second.id]
 
 
+def test_order_ids_are_quoted_in_admin_urls(operator):
+    # "ord_" + hex: "_3A", "_5F"... are escapes to the admin, so links must use its quote().
+    order_id = "ord_3a" + "0" * 22
+    Order.objects.create(id=order_id, user=User.objects.create_user("alice"))
+
+    listing = operator.get("/admin/orders/order/")
+    page = operator.get(f"/admin/orders/order/{quote(order_id)}/change/")
+
+    assert f"/admin/orders/order/{quote(order_id)}/change/".encode() in listing.content
+    assert page.status_code == 200
+    assert page.context["original"].id == order_id
+
+
 def test_order_page_shows_items_and_offers_only_allowed_statuses(operator):
     ProductFactory(product_id="SKU-1", product_count=10)
     order = place("alice", **{"SKU-1": 3})
 
-    page = operator.get(f"/admin/orders/order/{order.id}/change/")
+    page = operator.get(f"/admin/orders/order/{quote(order.id)}/change/")
 
     assert page.status_code == 200
     choices = [value for value, _ in page.context["adminform"].form.fields["status"].choices]
@@ -208,7 +222,7 @@ def test_status_moves_through_order_set_status_along_the_pipeline(operator, monk
     ProductFactory(product_id="SKU-1", product_count=10)
     order = place("alice", **{"SKU-1": 3})
     calls = spy(monkeypatch, order_services, "order_set_status")
-    url = f"/admin/orders/order/{order.id}/change/"
+    url = f"/admin/orders/order/{quote(order.id)}/change/"
 
     # when
     to_processing = operator.post(url, form_data(operator.get(url), status="processing"))
@@ -224,7 +238,7 @@ def test_status_moves_through_order_set_status_along_the_pipeline(operator, monk
 def test_a_transition_outside_the_pipeline_is_refused(operator):
     ProductFactory(product_id="SKU-1", product_count=10)
     order = place("alice", **{"SKU-1": 3})
-    url = f"/admin/orders/order/{order.id}/change/"
+    url = f"/admin/orders/order/{quote(order.id)}/change/"
 
     response = operator.post(url, form_data(operator.get(url), status="delivered"))
 
@@ -237,7 +251,7 @@ def test_a_transition_outside_the_pipeline_is_refused(operator):
 def test_cancel_in_the_admin_returns_the_stock_once(operator):
     ProductFactory(product_id="SKU-1", product_count=10)
     order = place("alice", **{"SKU-1": 3})
-    url = f"/admin/orders/order/{order.id}/change/"
+    url = f"/admin/orders/order/{quote(order.id)}/change/"
 
     response = operator.post(url, form_data(operator.get(url), status="cancelled"))
     again = operator.post(
@@ -269,7 +283,7 @@ def test_orders_cannot_be_added_or_deleted_in_the_admin(operator):
     order = place("alice", **{"SKU-1": 1})
 
     assert operator.get("/admin/orders/order/add/").status_code == 403
-    assert operator.get(f"/admin/orders/order/{order.id}/delete/").status_code == 403
+    assert operator.get(f"/admin/orders/order/{quote(order.id)}/delete/").status_code == 403
 
 
 def test_admin_needs_staff():
