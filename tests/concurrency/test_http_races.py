@@ -10,7 +10,7 @@ from orderservice.inventory.models import Product
 from orderservice.orders.models import Order
 from orderservice.orders.status import OrderStatus
 from tests.concurrency.clients import Reply, call, fan_out
-from tests.live import StockLedger, products_create, user_token
+from tests.live import LiveServer, StockLedger, products_create, user_token
 
 pytestmark = [pytest.mark.postgres, pytest.mark.timeout(120)]
 
@@ -20,6 +20,17 @@ PRECONDITION_FAILED = "Order was modified by another request. Fetch it again and
 
 
 def test_200_concurrent_orders_for_50_units_place_exactly_50(shared_live_server_url: str) -> None:
+    _200_orders_for_50_units(shared_live_server_url)  # 4 sync worker processes
+
+
+def test_200_concurrent_orders_on_threaded_workers(
+    live_server_factory: Callable[..., LiveServer],
+) -> None:
+    # 2 processes x 4 threads: each thread has its own database connection inside a worker.
+    _200_orders_for_50_units(live_server_factory(workers=2, worker_class="gthread", threads=4).url)
+
+
+def _200_orders_for_50_units(base_url: str) -> None:
     # given
     products_create({"HOT": 50})
     ledger = StockLedger({"HOT": 50})
@@ -28,7 +39,7 @@ def test_200_concurrent_orders_for_50_units_place_exactly_50(shared_live_server_
         partial(
             call,
             "POST",
-            f"{shared_live_server_url}/orders",
+            f"{base_url}/orders",
             token=tokens[i % len(tokens)],
             json={
                 "products": [{"product_id": "HOT", "item_count": 1}],
