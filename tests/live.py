@@ -42,6 +42,9 @@ from orderservice.orders.status import OrderStatus
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 GUNICORN = Path(sys.executable).parent / "gunicorn"
+# Server logs (read them when a test fails); files older than LOG_KEEP_SECONDS are pruned.
+LOG_DIR = Path(tempfile.gettempdir()) / "orderservice-live"
+LOG_KEEP_SECONDS = 3600
 
 
 # --- the server -------------------------------------------------------------------------------
@@ -129,8 +132,9 @@ def running_server(
     listener.bind(("127.0.0.1", 0))
     listener.listen(128)
     port = listener.getsockname()[1]
+    _prune_old_logs()
     log_file = tempfile.NamedTemporaryFile(  # closed in finally
-        prefix=f"gunicorn-{port}-", suffix=".log", delete=False
+        prefix=f"gunicorn-{port}-", suffix=".log", dir=LOG_DIR, delete=False
     )
     command = [
         str(GUNICORN),
@@ -173,6 +177,15 @@ def running_server(
     finally:
         _stop(process)
         log_file.close()
+
+
+def _prune_old_logs() -> None:
+    LOG_DIR.mkdir(exist_ok=True)
+    cutoff = time.time() - LOG_KEEP_SECONDS
+    for path in LOG_DIR.glob("gunicorn-*.log"):
+        with contextlib.suppress(OSError):
+            if path.stat().st_mtime < cutoff:
+                path.unlink()
 
 
 def _wait_until_answering(server: LiveServer, timeout: float) -> None:

@@ -345,7 +345,9 @@ def test_mixed_storm_keeps_every_invariant(
     replies: Counter[tuple[str, int]] = sum((j.replies for j in journals), Counter())
     print(f"\nseed {SEED}: {sum(replies.values())} requests in {elapsed:.1f}s: {dict(replies)}")
     unexpected = [line for j in journals for line in j.unexpected]
-    assert not unexpected, f"seed {SEED}:\n" + "\n".join(unexpected[:30])
+    assert not unexpected, (
+        f"seed {SEED}:\n" + "\n".join(unexpected[:30]) + f"\nserver log:\n{server.log_tail()}"
+    )
     assert not [kind for kind, status in replies if status >= 500]
     assert replies[("place", 200)] > 20, "the storm placed too few orders to prove anything"
     assert replies[("edit", 200)] > 10, "the storm edited too few orders to prove anything"
