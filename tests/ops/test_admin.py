@@ -7,7 +7,10 @@ import pytest
 from django.contrib.admin.utils import quote
 from django.contrib.auth.models import Permission, User
 from django.test import Client
+from rest_framework.test import APIClient
 
+from orderservice.api.models import ApiToken
+from orderservice.api.tokens import token_issue
 from orderservice.inventory import services as inventory_services
 from orderservice.inventory.models import Product
 from orderservice.orders import services as order_services
@@ -294,3 +297,28 @@ def test_admin_needs_staff():
 
     assert response.status_code == 302
     assert "/admin/login/" in response["Location"]
+
+
+# --- tokens -----------------------------------------------------------------------------------
+
+
+def test_deleting_a_token_in_the_admin_revokes_it():
+    # given: a working key, and a superuser in the admin
+    key = token_issue(username="alice")
+    api = APIClient()
+    api.credentials(HTTP_AUTHORIZATION=f"Token {key}")
+    assert api.get("/products").status_code == 200  # cached in this process now
+    admin = Client()
+    admin.force_login(User.objects.create_superuser("root", password="x"))
+    token = ApiToken.objects.get(user__username="alice")
+
+    # when
+    listing = admin.get("/admin/api/apitoken/")
+    deleted = admin.post(f"/admin/api/apitoken/{token.pk}/delete/", {"post": "yes"})
+
+    # then
+    assert token.prefix.encode() in listing.content
+    assert key.encode() not in listing.content
+    assert admin.get("/admin/api/apitoken/add/").status_code == 403
+    assert deleted.status_code == 302
+    assert api.get("/products").status_code == 401
