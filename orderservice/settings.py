@@ -145,6 +145,9 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
             "keepalives_interval": 2,
             "keepalives_count": 3,
             "tcp_user_timeout": 10_000,
+            # Parameters travel apart from the SQL, and psycopg prepares a statement it has seen
+            # five times: the order's CTEs are parsed and planned once per connection, not per order.
+            "server_side_binding": env_bool("DB_SERVER_SIDE_BINDING", True),
         }
     )
 
