@@ -192,6 +192,6 @@ def render(summary: dict[str, Any]) -> str:
     ]
     lines.append("    top functions by inclusive time (frames under 97%):")
     lines += [
-        f"      {row['percent']:5.1f}%  {row['function']}" for row in summary["top_inclusive"][:30]
+        f"      {row['percent']:5.1f}%  {row['function']}" for row in summary["top_inclusive"][:40]
     ]
     return "\n".join(lines)
