@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 import sys
@@ -19,15 +20,20 @@ from bench import procs
 # side of the socket often takes the core), which py-spy cannot tell from running.
 _PG_WAIT = "waits: PostgreSQL round trips (psycopg send/poll)"
 _CLIENT_WAIT = "waits: client socket (gunicorn read/write/close)"
-_WAIT_LEAVES = {
-    "Connection.wait (psycopg/connection.py)": _PG_WAIT,
-    "ClientCursorMixin._execute_send (psycopg/client_cursor.py)": _PG_WAIT,
-    "BaseConnection._exec_command (psycopg/_connection_base.py)": _PG_WAIT,
-    "close_graceful (gunicorn/util.py)": _CLIENT_WAIT,
-    "write (gunicorn/util.py)": _CLIENT_WAIT,
-    "SyncWorker.accept (gunicorn/workers/sync.py)": _CLIENT_WAIT,
-    "Arbiter.wait_for_signals (gunicorn/arbiter.py)": "waits: gunicorn master",
-}
+# (pattern on "function (file)", area): psycopg's send and poll under any cursor class.
+_WAIT_PATTERNS = (
+    (re.compile(r"(\.wait|_execute_send|_exec_command|\._send\w*) \(psycopg/"), _PG_WAIT),
+    (re.compile(r"^(close_graceful|write|\w+\.accept|\w+\.wait) \(gunicorn/"), _CLIENT_WAIT),
+    (re.compile(r"^Arbiter\.(wait_for_signals|sleep) \(gunicorn/"), "waits: gunicorn master"),
+)
+
+
+def _wait_area(leaf: str) -> str | None:
+    for pattern, area in _WAIT_PATTERNS:
+        if pattern.search(leaf):
+            return area
+    return None
+
 
 # Where a sample's innermost frame lives, by path fragment; the first match wins.
 _AREAS = (
@@ -149,8 +155,9 @@ def summarize(raw: str, *, idle: bool) -> dict[str, Any]:
         total += count
         leaf = _short(frames[-1])
         self_time[leaf] += count
-        areas[_WAIT_LEAVES.get(leaf) or _area(frames[-1])] += count
-        if leaf not in _WAIT_LEAVES:
+        waiting = _wait_area(leaf)
+        areas[waiting or _area(frames[-1])] += count
+        if waiting is None:
             work[leaf] += count
         for frame in {_short(f) for f in frames}:
             inclusive[frame] += count
