@@ -93,7 +93,14 @@ TEMPLATES = [
 
 DATABASE_URL = os.environ.get("DATABASE_URL") or f"sqlite:///{BASE_DIR / 'db.sqlite3'}"
 DATABASES = {
-    "default": dj_database_url.parse(DATABASE_URL, conn_max_age=600, conn_health_checks=True)
+    "default": dj_database_url.parse(
+        DATABASE_URL,
+        conn_max_age=600,
+        # Off by default: Django's check is a `SELECT 1` before every request's first query. A
+        # connection that broke since its last use fails fast instead, and is discarded: writes
+        # retry on a new one (common/db.py), a read answers 503 once.
+        conn_health_checks=env_bool("DB_HEALTH_CHECKS", False),
+    )
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # One writer at a time: BEGIN IMMEDIATE takes the write lock up front, so a read-then-write
@@ -146,7 +153,7 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
             "keepalives_count": 3,
             "tcp_user_timeout": 10_000,
             # Parameters travel apart from the SQL, and psycopg prepares a statement it has seen
-            # five times: the order's CTEs are parsed and planned once per connection, not per order.
+            # five times: the order's CTEs are parsed and planned once per connection.
             "server_side_binding": env_bool("DB_SERVER_SIDE_BINDING", True),
         }
     )

@@ -202,7 +202,28 @@ def in_transaction(func: Callable[P, R]) -> Callable[P, R]:
     return wrapper
 
 
-def _run_with_retries(work: Callable[[], R]) -> R:
+def in_single_statement(func: Callable[P, R]) -> Callable[P, R]:
+    """`in_transaction` for a unit of work that is a single SQL statement on PostgreSQL.
+
+    On PostgreSQL `func` runs in autocommit mode: its one statement is its own transaction, which
+    saves the BEGIN and COMMIT round trips and holds row locks only while the statement runs. The
+    retry policy is the same, except that a connection lost while the statement ran is not
+    retried (it may have committed): DatabaseUnavailable at once, as for a COMMIT lost in
+    `in_transaction`. Elsewhere (SQLite), and inside a caller's transaction, it is
+    `in_transaction`.
+    """
+    transactional = in_transaction(func)
+
+    @functools.wraps(func)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        if connection.in_atomic_block or connection.vendor != "postgresql":
+            return transactional(*args, **kwargs)
+        return _run_with_retries(functools.partial(func, *args, **kwargs), atomic=False)
+
+    return wrapper
+
+
+def _run_with_retries(work: Callable[[], R], *, atomic: bool = True) -> R:
     budget = settings.DB_RETRY_BUDGET_SECONDS
     started = clock.monotonic()
     deadline = started + budget
@@ -228,6 +249,8 @@ def _run_with_retries(work: Callable[[], R]) -> R:
             with attempt:
                 attempt_started[0] = clock.monotonic()
                 late = attempt.retry_state.attempt_number > 1
+                if not atomic:
+                    return _attempt_single_statement(work)
                 return _attempt(work, deadline if late else None)
     except tenacity.RetryError as exc:
         last = exc.last_attempt.exception()
@@ -262,6 +285,29 @@ def _attempt(work: Callable[[], R], deadline: float | None) -> R:
         raise
     except Exception:
         _note_success()  # a domain refusal (out of stock, not found...) is an answer too
+        raise
+    _note_success()
+    return result
+
+
+def _attempt_single_statement(work: Callable[[], R]) -> R:
+    _admit()
+    started = clock.monotonic()
+    sent = False
+    try:
+        connection.ensure_connection()  # a failure to connect sent nothing: safe to retry
+        sent = True
+        result = work()
+    except DbError as exc:
+        if not is_unreachable(exc):
+            _note_success()
+            raise
+        _note_failure(exc, elapsed=clock.monotonic() - started)
+        if sent:
+            raise _CommitOutcomeUnknown() from exc
+        raise
+    except Exception:
+        _note_success()
         raise
     _note_success()
     return result

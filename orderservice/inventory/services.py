@@ -2,11 +2,13 @@
 
 `stock_decrease`, `stock_increase` and `stock_exchange` join the caller's transaction (they fail
 fast outside one) so that stock moves in the same commit as the order change that caused it.
-The product_* services own their transactions.
+`stock_decrease` can instead carry the caller's write along (`then=`): on PostgreSQL both become
+one statement, which is its own transaction. The product_* services own their transactions.
 """
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from django.db import IntegrityError, connection, models, transaction
 from django.db.models import Case, F, Value, When
@@ -32,15 +34,44 @@ class StockDecrease:
     shortages: list[Shortage] = field(default_factory=list)
 
 
-def stock_decrease(counts: Mapping[str, int], *, partial: bool) -> StockDecrease:
-    """Take `counts` off stock, in the caller's transaction.
+@dataclass(frozen=True)
+class StockFollowUp:
+    """The caller's write that must commit with a stock decrease, and only if stock was taken.
+
+    On PostgreSQL, `sql` is one or more data-modifying CTEs ("name AS (INSERT ...)", comma
+    separated) appended to the stock statement; they may read `taken(product_id, item_count,
+    ord)`, the lines taken, in request order, which is empty when nothing is taken. Their
+    parameter names must not start with `stock_`. Elsewhere `apply(taken)` runs after the stock
+    is written, in the same transaction, and only when something was taken.
+    """
+
+    sql: str
+    params: Mapping[str, Any]
+    apply: Callable[[dict[str, int]], None]
+
+
+def stock_decrease(
+    counts: Mapping[str, int], *, partial: bool, then: StockFollowUp | None = None
+) -> StockDecrease:
+    """Take `counts` off stock, in the caller's transaction, and perform `then` with it.
 
     Locks the products (in product_id order). A line is taken in full or not at all. With
     `partial=False` any shortage takes nothing; with `partial=True` the lines that fit are taken.
     Raises UnknownProducts (nothing taken) for ids that do not exist, and OutOfStock (nothing
-    taken) when nothing at all can be taken or, with `partial=False`, when any line is short.
+    taken) when nothing at all can be taken or, with `partial=False`, when any line is short;
+    `then` has written nothing either. With `then` on PostgreSQL no transaction is needed: the
+    whole is a single statement.
     """
-    return stock_exchange(take=counts, give_back={}, partial=partial)
+    if then is None or connection.vendor != "postgresql":
+        require_transaction()
+    if not counts:
+        return StockDecrease(taken={})
+    if connection.vendor == "postgresql":
+        return _exchange_in_one_statement(counts, {}, partial, then)
+    decrease = _exchange_on_locked_rows(counts, {}, partial)
+    if then is not None:
+        then.apply(decrease.taken)
+    return decrease
 
 
 def stock_increase(counts: Mapping[str, int]) -> None:
@@ -60,7 +91,7 @@ def stock_exchange(
     if not take and not give_back:
         return StockDecrease(taken={})
     if connection.vendor == "postgresql":
-        return _exchange_in_one_statement(take, give_back, partial)
+        return _exchange_in_one_statement(take, give_back, partial, None)
     return _exchange_on_locked_rows(take, give_back, partial)
 
 
@@ -100,15 +131,16 @@ def _exchange_on_locked_rows(
 # computed from that stale version before it re-evaluates the row (READ COMMITTED). A restock or
 # cancel racing an order would then fail the constraint (a 500) though the stock suffices.
 # `available` is the latest version, read under the lock, so it cannot change until commit.
-_EXCHANGE_SQL = """
+_EXCHANGE_CTES = """
 WITH req AS (
     SELECT r.product_id, r.delta, r.ord
-    FROM unnest(%(ids)s::text[], %(deltas)s::bigint[]) WITH ORDINALITY AS r(product_id, delta, ord)
+    FROM unnest(%(stock_ids)s::text[], %(stock_deltas)s::bigint[])
+         WITH ORDINALITY AS r(product_id, delta, ord)
 ),
 locked AS (
     SELECT p.product_id, p.product_count
     FROM inventory_product p
-    WHERE p.product_id = ANY(%(ids)s::text[])
+    WHERE p.product_id = ANY(%(stock_ids)s::text[])
     ORDER BY p.product_id
     FOR UPDATE
 ),
@@ -121,7 +153,8 @@ verdict AS (
 ),
 decision AS (
     SELECT NOT bool_or(unknown)
-           AND CASE WHEN %(partial)s THEN bool_or(fits AND delta > 0) ELSE bool_and(fits) END AS go
+           AND CASE WHEN %(stock_partial)s THEN bool_or(fits AND delta > 0)
+                    ELSE bool_and(fits) END AS go
     FROM verdict
 ),
 moved AS (
@@ -131,7 +164,14 @@ moved AS (
     WHERE decision.go AND verdict.fits AND verdict.delta <> 0
       AND p.product_id = verdict.product_id
     RETURNING p.product_id
+),
+taken AS (
+    SELECT verdict.product_id, verdict.delta AS item_count, verdict.ord
+    FROM verdict, decision
+    WHERE decision.go AND verdict.fits AND verdict.delta > 0
 )
+"""
+_EXCHANGE_RESULT = """
 SELECT verdict.product_id, verdict.delta, verdict.available, verdict.unknown, verdict.fits,
        decision.go
 FROM verdict, decision
@@ -140,16 +180,25 @@ ORDER BY verdict.ord
 
 
 def _exchange_in_one_statement(
-    take: Mapping[str, int], give_back: Mapping[str, int], partial: bool
+    take: Mapping[str, int],
+    give_back: Mapping[str, int],
+    partial: bool,
+    then: StockFollowUp | None,
 ) -> StockDecrease:
     deltas = dict(take)
     for product_id, count in give_back.items():
         deltas[product_id] = deltas.get(product_id, 0) - count
+    params: dict[str, Any] = {
+        "stock_ids": list(deltas),
+        "stock_deltas": list(deltas.values()),
+        "stock_partial": partial,
+    }
+    sql = _EXCHANGE_CTES
+    if then is not None:
+        sql = f"{sql}, {then.sql}"
+        params.update(then.params)
     with connection.cursor() as cursor:
-        cursor.execute(
-            _EXCHANGE_SQL,
-            {"ids": list(deltas), "deltas": list(deltas.values()), "partial": partial},
-        )
+        cursor.execute(sql + _EXCHANGE_RESULT, params)
         rows = cursor.fetchall()
     unknown = sorted(product_id for product_id, _, _, is_unknown, _, _ in rows if is_unknown)
     if unknown:

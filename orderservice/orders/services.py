@@ -9,13 +9,17 @@ from collections.abc import Collection
 from dataclasses import dataclass
 
 from django.contrib.auth.models import AbstractBaseUser
-from django.db import connection
 
 from orderservice.common import clock, metrics
-from orderservice.common.db import in_transaction
+from orderservice.common.db import in_single_statement, in_transaction
 from orderservice.inventory.exceptions import OutOfStock, Shortage, UnknownProducts
 from orderservice.inventory.selectors import product_ids_unknown
-from orderservice.inventory.services import stock_decrease, stock_exchange, stock_increase
+from orderservice.inventory.services import (
+    StockFollowUp,
+    stock_decrease,
+    stock_exchange,
+    stock_increase,
+)
 from orderservice.orders.exceptions import (
     EmptyOrder,
     OrderConflict,
@@ -43,14 +47,18 @@ class UpdatedOrder:
 
 
 @metrics.timed(metrics.ORDERS_PLACE_SECONDS)
-@in_transaction
+@in_single_statement
 def order_place(*, user: AbstractBaseUser, lines: dict[str, int], partial: bool) -> PlacedOrder:
-    """Take stock for `lines` (already merged) and store the order, in one transaction.
+    """Take stock for `lines` (already merged) and store the order, atomically.
 
-    Locks the products. Raises UnknownProducts or OutOfStock, having stored nothing.
+    On PostgreSQL the stock, the order and its lines are written by one statement (no BEGIN or
+    COMMIT round trips, and the product locks are held only while it runs); elsewhere in one
+    transaction. Locks the products. Raises UnknownProducts or OutOfStock, having stored nothing.
     """
+    now = clock.now()
+    order = Order(user_id=user.pk, status=OrderStatus.PLACED, created_at=now, updated_at=now)
     try:
-        decrease = stock_decrease(lines, partial=partial)
+        decrease = stock_decrease(lines, partial=partial, then=_order_insert(order))
     except OutOfStock as exc:
         metrics.ORDERS_OUT_OF_STOCK_LINES.inc(len(exc.shortages))  # final: not retried
         raise
@@ -59,49 +67,47 @@ def order_place(*, user: AbstractBaseUser, lines: dict[str, int], partial: bool)
             filled_lines=len(decrease.taken), out_of_stock_lines=len(decrease.shortages)
         )
     )
-    order = _order_insert(user_id=user.pk, lines=decrease.taken)
     return PlacedOrder(order=order, lines=decrease.taken, out_of_stock=decrease.shortages)
 
 
-# One statement for the order and all its lines, whatever their number (PostgreSQL). The lines
-# get ids in request order, which is the order GET lists them in.
-_ORDER_INSERT_SQL = """
-WITH new_order AS (
+# The order and its lines, written with the stock (inventory's `taken` lists the lines taken, in
+# request order; empty when nothing is taken, and then nothing is written). The lines get ids in
+# request order, which is the order GET lists them in.
+_ORDER_INSERT_CTES = """
+new_order AS (
     INSERT INTO orders_order (id, user_id, status, version, created_at, updated_at)
-    VALUES (%(id)s, %(user_id)s, %(status)s, %(version)s, %(now)s, %(now)s)
+    SELECT %(order_id)s, %(order_user_id)s, %(order_status)s, %(order_version)s,
+           %(order_now)s, %(order_now)s
+    WHERE EXISTS (SELECT 1 FROM taken)
+),
+new_order_items AS (
+    INSERT INTO orders_orderitem (order_id, product_id, item_count)
+    SELECT %(order_id)s, taken.product_id, taken.item_count
+    FROM taken
+    ORDER BY taken.ord
 )
-INSERT INTO orders_orderitem (order_id, product_id, item_count)
-SELECT %(id)s, line.product_id, line.item_count
-FROM unnest(%(product_ids)s::text[], %(counts)s::integer[]) WITH ORDINALITY
-     AS line(product_id, item_count, ord)
-ORDER BY line.ord
 """
 
 
-def _order_insert(*, user_id: int, lines: dict[str, int]) -> Order:
-    now = clock.now()
-    order = Order(user_id=user_id, status=OrderStatus.PLACED, created_at=now, updated_at=now)
-    if connection.vendor != "postgresql":
+def _order_insert(order: Order) -> StockFollowUp:
+    def apply(taken: dict[str, int]) -> None:
         order.save(force_insert=True)
         OrderItem.objects.bulk_create(
             OrderItem(order=order, product_id=product_id, item_count=count)
-            for product_id, count in lines.items()
+            for product_id, count in taken.items()
         )
-        return order
-    with connection.cursor() as cursor:
-        cursor.execute(
-            _ORDER_INSERT_SQL,
-            {
-                "id": order.id,
-                "user_id": user_id,
-                "status": order.status,
-                "version": order.version,
-                "now": now,
-                "product_ids": list(lines),
-                "counts": list(lines.values()),
-            },
-        )
-    return order
+
+    return StockFollowUp(
+        sql=_ORDER_INSERT_CTES,
+        params={
+            "order_id": order.id,
+            "order_user_id": order.user_id,
+            "order_status": order.status,
+            "order_version": order.version,
+            "order_now": order.created_at,
+        },
+        apply=apply,
+    )
 
 
 @in_transaction
