@@ -249,9 +249,7 @@ def _run_with_retries(work: Callable[[], R], *, atomic: bool = True) -> R:
             with attempt:
                 attempt_started[0] = clock.monotonic()
                 late = attempt.retry_state.attempt_number > 1
-                if not atomic:
-                    return _attempt_single_statement(work)
-                return _attempt(work, deadline if late else None)
+                return _attempt(work, deadline if late else None, atomic=atomic)
     except tenacity.RetryError as exc:
         last = exc.last_attempt.exception()
         reason = f"no success within the {budget:g}s retry budget: {last}"
@@ -265,49 +263,32 @@ def _run_with_retries(work: Callable[[], R], *, atomic: bool = True) -> R:
     raise AssertionError("unreachable: tenacity either returns or raises")
 
 
-def _attempt(work: Callable[[], R], deadline: float | None) -> R:
+def _attempt(work: Callable[[], R], deadline: float | None, *, atomic: bool = True) -> R:
     _admit()
     started = clock.monotonic()
-    committing = False
+    # Set from the moment a lost connection could mean the work was stored after all.
+    outcome_unknown = False
     try:
-        with transaction.atomic():
-            if deadline is not None:
-                _cap_timeouts(deadline)
+        if atomic:
+            with transaction.atomic():
+                if deadline is not None:
+                    _cap_timeouts(deadline)
+                result = work()
+                outcome_unknown = True  # what fails now is the COMMIT
+        else:
+            connection.ensure_connection()  # a failure to connect sent nothing: safe to retry
+            outcome_unknown = True  # the single statement commits by itself once sent
             result = work()
-            committing = True
     except DbError as exc:  # DatabaseError or InterfaceError
         if not is_unreachable(exc):
             _note_success()  # the database answered, if only to refuse
             raise
         _note_failure(exc, elapsed=clock.monotonic() - started)
-        if committing:
+        if outcome_unknown:
             raise _CommitOutcomeUnknown() from exc
         raise
     except Exception:
         _note_success()  # a domain refusal (out of stock, not found...) is an answer too
-        raise
-    _note_success()
-    return result
-
-
-def _attempt_single_statement(work: Callable[[], R]) -> R:
-    _admit()
-    started = clock.monotonic()
-    sent = False
-    try:
-        connection.ensure_connection()  # a failure to connect sent nothing: safe to retry
-        sent = True
-        result = work()
-    except DbError as exc:
-        if not is_unreachable(exc):
-            _note_success()
-            raise
-        _note_failure(exc, elapsed=clock.monotonic() - started)
-        if sent:
-            raise _CommitOutcomeUnknown() from exc
-        raise
-    except Exception:
-        _note_success()
         raise
     _note_success()
     return result
