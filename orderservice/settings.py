@@ -56,7 +56,6 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     # Outermost: the request id and the one log line per request see the final answer.
     "orderservice.api.request_log.RequestLogMiddleware",
-    "django_prometheus.middleware.PrometheusBeforeMiddleware",
     "orderservice.api.middleware.JsonErrorMiddleware",
     "orderservice.api.health.DatabaseCircuitMiddleware",
     "django.middleware.security.SecurityMiddleware",
@@ -67,7 +66,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    "django_prometheus.middleware.PrometheusAfterMiddleware",
+    # Innermost: counts and times each answer by view (see the module for what it records).
+    "orderservice.api.request_metrics.RequestMetricsMiddleware",
 ]
 
 ROOT_URLCONF = "orderservice.urls"

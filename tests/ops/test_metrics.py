@@ -3,6 +3,7 @@
 from collections.abc import Callable
 
 import pytest
+from django.test import override_settings
 from prometheus_client import REGISTRY
 from rest_framework.test import APIClient
 
@@ -52,6 +53,66 @@ def test_metrics_is_public_prometheus_text_with_every_business_counter():
     for name in [*COUNTERS, "orders_place_duration_seconds_bucket"]:
         assert f"\n{name}" in text, name
     assert "django_http_requests_latency_seconds_by_view_method_bucket" in text
+
+
+def test_requests_are_counted_by_status_view_and_method_and_timed(client_user):
+    # given
+    ProductFactory(product_id="SKU-1", product_count=10)
+    found = {"status": "200", "view": "product-detail", "method": "GET"}
+    missing = {"status": "404", "view": "product-detail", "method": "GET"}
+    unrouted = {"status": "404", "view": "<unnamed view>", "method": "GET"}
+    responses = "django_http_responses_total_by_status_view_method_total"
+    latency = "django_http_requests_latency_seconds_by_view_method_count"
+    before = {
+        "found": value(responses, **found),
+        "missing": value(responses, **missing),
+        "unrouted": value(responses, **unrouted),
+        "timed": value(latency, view="product-detail", method="GET"),
+    }
+
+    # when
+    statuses = [
+        client_user.get("/products/SKU-1").status_code,
+        client_user.get("/products/SKU-1/").status_code,
+        client_user.get("/products/NOPE").status_code,
+        client_user.get("/no/such/path").status_code,
+    ]
+
+    # then
+    assert statuses == [200, 200, 404, 404]
+    assert value(responses, **found) - before["found"] == 2
+    assert value(responses, **missing) - before["missing"] == 1
+    assert value(responses, **unrouted) - before["unrouted"] == 1
+    assert value(latency, view="product-detail", method="GET") - before["timed"] == 3
+
+
+@override_settings(ROOT_URLCONF="tests.api.crash_urls")
+def test_exceptions_are_counted_by_type(client_user):
+    client_user.raise_request_exception = False
+    name = "django_http_exceptions_total_by_type_total"
+    before = value(name, type="ZeroDivisionError")
+
+    response = client_user.post("/crash/api", {}, format="json")
+
+    assert response.status_code == 500
+    assert value(name, type="ZeroDivisionError") == before + 1
+
+
+def test_only_the_request_metrics_worth_their_cost_are_exported():
+    # One middleware records responses, latencies and exceptions; django-prometheus's pair also
+    # counted bodies, charsets and transports on every request.
+    APIClient().get("/products")
+
+    text = APIClient().get("/metrics").content.decode()
+
+    assert "\ndjango_http_responses_total_by_status_view_method_total{" in text
+    for dropped in (
+        "django_http_requests_before_middlewares_total",
+        "django_http_requests_total_by_method",
+        "django_http_responses_body_total_bytes",
+        "django_http_responses_total_by_charset",
+    ):
+        assert dropped not in text, dropped
 
 
 def test_placing_counts_orders_and_lines_filled_or_short(client_user):

@@ -14,6 +14,8 @@ pytestmark = pytest.mark.postgres
 
 WORKERS = 3
 ORDERS = 24
+RESPONSES = "django_http_responses_total_by_status_view_method_total"
+LATENCY = "django_http_requests_latency_seconds_by_view_method"
 
 
 def scrape(server: LiveServer) -> dict[str, float]:
@@ -65,7 +67,10 @@ def test_counters_add_up_across_workers(live_server_factory):
         assert samples["orders_out_of_stock_lines_total"] == ORDERS - 3
         assert samples["orders_cancelled_total"] == 2
         assert samples["orders_place_duration_seconds_count"] == ORDERS
-        assert samples["django_http_responses_total_by_status_total{status=200}"] >= ORDERS + 2
+        # request metrics, by view and method
+        assert samples[f"{RESPONSES}{{method=POST,status=200,view=order-list}}"] == ORDERS
+        assert samples[f"{RESPONSES}{{method=DELETE,status=200,view=order-detail}}"] == 2
+        assert samples[f"{LATENCY}_count{{method=POST,view=order-list}}"] == ORDERS
 
     # and: the server's log has one JSON line per order, with the client's request id
     lines = [
