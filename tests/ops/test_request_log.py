@@ -5,11 +5,13 @@ import io
 import json
 import logging
 import re
+import uuid
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
 
+from orderservice.api.request_log import new_request_id
 from orderservice.common.logging import JsonFormatter, RequestIdFilter
 from orderservice.inventory import selectors
 from tests.factories import ProductFactory
@@ -117,6 +119,19 @@ def test_missing_or_insane_request_id_is_replaced_by_a_generated_one(client, log
 def test_generated_ids_differ_per_request(client):
     ids = {client.get("/products")["X-Request-ID"] for _ in range(5)}
     assert len(ids) == 5
+
+
+def test_generated_ids_are_random_uuids():
+    ids = [new_request_id() for _ in range(2000)]
+
+    assert len(set(ids)) == len(ids)
+    for request_id in ids:
+        parsed = uuid.UUID(request_id)
+        assert (parsed.hex, parsed.version, parsed.variant) == (request_id, 4, uuid.RFC_4122)
+    # every one of the 122 random bits varies
+    ones = [sum(uuid.UUID(i).int >> bit & 1 for i in ids) for bit in range(128)]
+    fixed = {bit for bit, count in enumerate(ones) if count in (0, len(ids))}
+    assert fixed == {62, 63, 76, 77, 78, 79}
 
 
 def test_longest_accepted_id_is_128_characters(client):
