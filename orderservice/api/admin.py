@@ -6,10 +6,27 @@ from typing import Any
 
 from django.contrib import admin
 from django.db.models import QuerySet
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
 
 from orderservice.api.models import ApiToken
 from orderservice.api.tokens import token_cache_clear
+
+
+class ServiceWritesAdmin(admin.ModelAdmin):
+    """A ModelAdmin whose saves call services: no transaction around the whole POST.
+
+    ModelAdmin wraps a POST in one transaction; the services own theirs instead (lock order, the
+    retries of common/db.py), as they do for the API.
+    """
+
+    def changeform_view(
+        self,
+        request: HttpRequest,
+        object_id: str | None = None,
+        form_url: str = "",
+        extra_context: dict[str, Any] | None = None,
+    ) -> HttpResponse:
+        return self._changeform_view(request, object_id, form_url, extra_context)  # type: ignore[attr-defined]
 
 
 @admin.register(ApiToken)

@@ -7,8 +7,9 @@ from django import forms
 from django.contrib import admin
 from django.core.validators import MinValueValidator, RegexValidator
 from django.db.models import QuerySet
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest
 
+from orderservice.api.admin import ServiceWritesAdmin
 from orderservice.inventory import services
 from orderservice.inventory.models import Product
 
@@ -73,7 +74,7 @@ class ProductForm(forms.ModelForm):
 
 
 @admin.register(Product)
-class ProductAdmin(admin.ModelAdmin):
+class ProductAdmin(ServiceWritesAdmin):
     form = ProductForm
     list_display = ("product_id", "name", "product_count", "updated_at")
     list_display_links = ("product_id", "name")
@@ -96,17 +97,6 @@ class ProductAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request: HttpRequest, obj: Product | None = None) -> bool:
         return False  # orders refer to products; set the stock to 0 instead
-
-    def changeform_view(
-        self,
-        request: HttpRequest,
-        object_id: str | None = None,
-        form_url: str = "",
-        extra_context: dict[str, Any] | None = None,
-    ) -> HttpResponse:
-        # ModelAdmin wraps a POST in one transaction; the services own theirs instead (with the
-        # retries of common/db.py), as they do for the API.
-        return self._changeform_view(request, object_id, form_url, extra_context)  # type: ignore[attr-defined]
 
     def save_model(self, request: HttpRequest, obj: Product, form: Any, change: bool) -> None:
         data = form.cleaned_data

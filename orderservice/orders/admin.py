@@ -11,6 +11,7 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet, Sum
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 
+from orderservice.api.admin import ServiceWritesAdmin
 from orderservice.orders import services
 from orderservice.orders.exceptions import OrderConflict, OrderNotFound
 from orderservice.orders.models import Order, OrderItem
@@ -74,7 +75,7 @@ class OrderStatusForm(forms.ModelForm):
 
 
 @admin.register(Order)
-class OrderAdmin(admin.ModelAdmin):
+class OrderAdmin(ServiceWritesAdmin):
     form = OrderStatusForm
     list_display = ("id", "user", "status", "items", "created_at", "updated_at")
     list_filter = ("status", "created_at")
@@ -99,16 +100,6 @@ class OrderAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request: HttpRequest, obj: Order | None = None) -> bool:
         return False  # cancel instead: that returns the stock
-
-    def changeform_view(
-        self,
-        request: HttpRequest,
-        object_id: str | None = None,
-        form_url: str = "",
-        extra_context: dict[str, Any] | None = None,
-    ) -> HttpResponse:
-        # No transaction around the whole POST: order_set_status owns its own (lock order, retries).
-        return self._changeform_view(request, object_id, form_url, extra_context)  # type: ignore[attr-defined]
 
     def save_model(self, request: HttpRequest, obj: Order, form: Any, change: bool) -> None:
         if "status" not in form.changed_data:
