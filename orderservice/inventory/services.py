@@ -62,16 +62,7 @@ def stock_decrease(
     `then` has written nothing either. With `then` on PostgreSQL no transaction is needed: the
     whole is a single statement.
     """
-    if then is None or connection.vendor != "postgresql":
-        require_transaction()
-    if not counts:
-        return StockDecrease(taken={})
-    if connection.vendor == "postgresql":
-        return _exchange_in_one_statement(counts, {}, partial, then)
-    decrease = _exchange_on_locked_rows(counts, {}, partial)
-    if then is not None:
-        then.apply(decrease.taken)
-    return decrease
+    return stock_exchange(take=counts, give_back={}, partial=partial, then=then)
 
 
 def stock_increase(counts: Mapping[str, int]) -> None:
@@ -80,19 +71,27 @@ def stock_increase(counts: Mapping[str, int]) -> None:
 
 
 def stock_exchange(
-    *, take: Mapping[str, int], give_back: Mapping[str, int], partial: bool = False
+    *,
+    take: Mapping[str, int],
+    give_back: Mapping[str, int],
+    partial: bool = False,
+    then: StockFollowUp | None = None,
 ) -> StockDecrease:
     """Take some products and return others under one set of locks (an order edit).
 
     Locking both sets together, in one sorted pass, keeps the global lock order that prevents
     deadlocks. Raises as `stock_decrease` does; nothing is written when it raises.
     """
-    require_transaction()
+    if then is None or connection.vendor != "postgresql":
+        require_transaction()
     if not take and not give_back:
         return StockDecrease(taken={})
     if connection.vendor == "postgresql":
-        return _exchange_in_one_statement(take, give_back, partial, None)
-    return _exchange_on_locked_rows(take, give_back, partial)
+        return _exchange_in_one_statement(take, give_back, partial, then)
+    exchange = _exchange_on_locked_rows(take, give_back, partial)
+    if then is not None:
+        then.apply(exchange.taken)
+    return exchange
 
 
 def _exchange_on_locked_rows(
