@@ -11,23 +11,34 @@ PYTEST_ARGS ?=
 BENCH_ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help install install-browser run serve migrate test test-fast test-pg bench storm lint fmt
+.PHONY: help install install-run install-browser run serve migrate test test-fast test-pg bench storm lint fmt
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
 
-$(VENV)/.installed: pyproject.toml
-	python3 -m venv $(VENV)
-	$(PY) -m pip install -q --disable-pip-version-check -e ".[dev]"
-	touch $@
+# Two stamps: `make run` needs only what the service runs on; the tests and linters need the rest.
+PIP := $(PY) -m pip install --disable-pip-version-check --progress-bar on
+
+$(VENV)/.installed-run: pyproject.toml
+	@test -x $(PY) || { echo ">>> creating $(VENV)"; python3 -m venv $(VENV); }
+	@echo ">>> installing the service's packages into $(VENV) (first run only; a minute or two)"
+	$(PIP) -e .
+	@touch $@
+
+$(VENV)/.installed: $(VENV)/.installed-run
+	@echo ">>> installing the test and lint tools into $(VENV) (first run only)"
+	$(PIP) -e ".[dev]"
+	@touch $@
+
+install-run: $(VENV)/.installed-run ## create .venv with what the service needs to run
 
 install: $(VENV)/.installed ## create .venv and install the service with its dev tools
 
-migrate: install ## apply migrations to the database DATABASE_URL names (default: db.sqlite3)
+migrate: install-run ## apply migrations to the database DATABASE_URL names (default: db.sqlite3)
 	DEBUG=$${DEBUG:-1} $(PY) manage.py migrate --noinput
 
-run: install ## quick start: SQLite, demo data, a demo token, serve on 127.0.0.1:8000
-	@export DEBUG=$${DEBUG:-1}; \
+run: install-run ## quick start: SQLite, demo data, a demo token, serve on 127.0.0.1:8000 (logs as text)
+	@export DEBUG=$${DEBUG:-1} LOG_FORMAT=$${LOG_FORMAT:-text}; \
 	$(PY) manage.py migrate --noinput -v0 && \
 	token=$$($(PY) manage.py load_demo) && \
 	echo && echo "Demo token (user 'demo'): $$token" && echo && \
@@ -39,7 +50,7 @@ run: install ## quick start: SQLite, demo data, a demo token, serve on 127.0.0.1
 	echo && \
 	exec $(PY) manage.py runserver $(HOST):$(PORT)
 
-serve: install ## production: migrate, collectstatic, gunicorn (gunicorn.conf.py); DEBUG off, needs SECRET_KEY
+serve: install-run ## production: migrate, collectstatic, gunicorn (gunicorn.conf.py); DEBUG off, needs SECRET_KEY
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py collectstatic --noinput -v0
 	HOST=$${HOST:-$(HOST)} PORT=$${PORT:-$(PORT)} exec $(VENV)/bin/gunicorn orderservice.wsgi
