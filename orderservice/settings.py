@@ -104,7 +104,7 @@ DATABASES = {
         conn_max_age=600,
         # Off by default: Django's check is a `SELECT 1` before every request's first query. A
         # connection that broke since its last use fails fast instead, and is discarded: writes
-        # retry on a new one (common/db.py), a read answers 503 once.
+        # retry on a new one (common/db/), a read answers 503 once.
         conn_health_checks=env_bool("DB_HEALTH_CHECKS", False),
     )
 }

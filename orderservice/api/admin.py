@@ -16,7 +16,7 @@ class ServiceWritesAdmin(admin.ModelAdmin):
     """A ModelAdmin whose saves call services: no transaction around the whole POST.
 
     ModelAdmin wraps a POST in one transaction; the services own theirs instead (lock order, the
-    retries of common/db.py), as they do for the API.
+    retries of common/db/), as they do for the API.
     """
 
     def changeform_view(

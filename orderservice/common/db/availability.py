@@ -1,0 +1,131 @@
+"""This process's circuit breaker for the database: admit or refuse, probe, record each outcome."""
+
+import contextlib
+import logging
+import math
+import threading
+from typing import Any
+
+import psycopg
+from django.conf import settings
+from django.core.signals import setting_changed
+from django.db import DatabaseError, connection
+from django.db import Error as DbError
+from django.db.backends.signals import connection_created
+
+from orderservice.common import alerts
+from orderservice.common.breaker import CircuitBreaker
+from orderservice.common.db.errors import is_unreachable
+from orderservice.common.exceptions import DatabaseUnavailable
+
+logger = logging.getLogger(__name__)
+
+# An unreachable database answers "refused" or "reset" in milliseconds. A failure that took this
+# long was a timeout (connect, keepalive): every further attempt would cost as much, so it opens
+# the breaker at once.
+_SLOW_FAILURE_SECONDS = 1.0
+
+_breaker: CircuitBreaker | None = None
+
+
+def database_breaker() -> CircuitBreaker:
+    """This process's breaker for the database, built from the settings on first use."""
+    global _breaker
+    if _breaker is None:
+        _breaker = CircuitBreaker(
+            failure_threshold=settings.DB_BREAKER_FAILURES,
+            cooldown=settings.DB_BREAKER_COOLDOWN_SECONDS,
+            # A probe is one `SELECT 1`: a connect timeout, then a statement timeout at most.
+            probe_timeout=(
+                settings.DB_CONNECT_TIMEOUT_SECONDS + settings.DB_STATEMENT_TIMEOUT_SECONDS
+            ),
+        )
+    return _breaker
+
+
+def database_breaker_reset() -> None:
+    """Forget the breaker's state; it is rebuilt from the settings on next use (tests)."""
+    global _breaker
+    _breaker = None
+
+
+def _reset_breaker(*, setting: str, **kwargs: Any) -> None:
+    if setting.startswith("DB_"):
+        database_breaker_reset()
+
+
+setting_changed.connect(_reset_breaker, dispatch_uid="orderservice.common.db.reset_breaker")
+
+
+def admit() -> None:
+    """Raise CircuitOpen while the breaker is open; once it has cooled down, start the probe."""
+    breaker = database_breaker()
+    refusal = breaker.refusal()
+    if refusal is None:
+        return
+    if breaker.claim_probe():
+        threading.Thread(target=_probe, name="db-probe", daemon=True).start()
+    raise refusal
+
+
+def _probe() -> None:
+    # In its own thread, on its own connection: requests keep failing fast meanwhile instead of
+    # waiting out a connect timeout each.
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+    except DbError as exc:
+        logger.info("database probe failed: %s", exc)
+        note_failure(exc)
+    else:
+        note_success()
+    finally:
+        with contextlib.suppress(DbError):
+            connection.close()
+
+
+def note_success() -> None:
+    """The database answered: close the breaker, and tell the admins if it had been down."""
+    if database_breaker().record_success():
+        logger.warning("database answers again: circuit closed")
+    alerts.database_recovered()
+
+
+def note_failure(exc: BaseException, *, elapsed: float = 0.0) -> None:
+    """Count an unreachable database against the breaker (other errors are not outages)."""
+    if not is_unreachable(exc):
+        return
+    timed_out = isinstance(exc.__cause__, psycopg.errors.ConnectionTimeout)
+    decisive = timed_out or elapsed >= _SLOW_FAILURE_SECONDS
+    if database_breaker().record_failure(decisive=decisive):
+        logger.error(
+            "database unreachable: circuit open for %ss", settings.DB_BREAKER_COOLDOWN_SECONDS
+        )
+
+
+def _on_connection_created(**kwargs: Any) -> None:
+    # A new connection is the first sign the database is back, also when only reads are served.
+    note_success()
+
+
+connection_created.connect(
+    _on_connection_created, dispatch_uid="orderservice.common.db.connection_created"
+)
+
+
+def discard_broken_connection() -> None:
+    """Close this thread's connection after it failed, outside a transaction."""
+    # A connection that failed mid-transaction may be unusable; closing it makes the next attempt
+    # open a fresh one instead of failing the same way.
+    if connection.in_atomic_block:
+        return
+    try:
+        connection.close()
+    except DatabaseError:
+        logger.debug("closing a broken connection failed", exc_info=True)
+
+
+def unavailable(reason: str, wait: float) -> DatabaseUnavailable:
+    """Alert the admins, and return the DatabaseUnavailable to raise (Retry-After `wait`)."""
+    alerts.database_unavailable(reason)
+    return DatabaseUnavailable(wait=max(1, math.ceil(wait)))
