@@ -207,7 +207,6 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_PARSER_CLASSES": ["orderservice.api.parsers.JSONParser"],
     "DEFAULT_RENDERER_CLASSES": ["orderservice.api.renderers.JSONRenderer"],
-    "DEFAULT_CONTENT_NEGOTIATION_CLASS": "orderservice.api.negotiation.ContentNegotiation",
     "EXCEPTION_HANDLER": "orderservice.api.errors.exception_handler",
     "DEFAULT_SCHEMA_CLASS": "orderservice.api.schema.AutoSchema",
     "UNAUTHENTICATED_USER": None,
