@@ -5,6 +5,3 @@ class ApiConfig(AppConfig):
     name = "orderservice.api"
     label = "api"
     verbose_name = "API access"
-
-    def ready(self) -> None:
-        from orderservice.api import checks  # noqa: F401  (registers the system checks)

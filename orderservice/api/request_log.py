@@ -6,9 +6,9 @@ authentication has already loaded it.
 """
 
 import logging
-import os
 import re
 import time
+import uuid
 from collections.abc import Callable
 
 from django.http import HttpRequest, HttpResponse
@@ -28,16 +28,7 @@ def request_id_from(header: str | None) -> str:
     """The client's id when it is sane (1-128 of A-Z a-z 0-9 . _ : -), else a new one."""
     if header and _REQUEST_ID.fullmatch(header):
         return header
-    return new_request_id()
-
-
-def new_request_id() -> str:
-    """`uuid.uuid4().hex` without building a UUID object (a third of the cost): 122 random
-    bits, with the version (4) and variant (RFC 4122) bits set as uuid.uuid4() sets them."""
-    raw = bytearray(os.urandom(16))
-    raw[6] = raw[6] & 0x0F | 0x40  # version 4
-    raw[8] = raw[8] & 0x3F | 0x80  # variant RFC 4122
-    return raw.hex()
+    return uuid.uuid4().hex
 
 
 def _username(request: HttpRequest) -> str | None:
