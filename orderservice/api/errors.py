@@ -14,19 +14,15 @@ from rest_framework.settings import api_settings
 
 from orderservice.common import metrics
 from orderservice.common.db import database_failed
-from orderservice.common.exceptions import DatabaseUnavailable
-from orderservice.idempotency.exceptions import IdempotencyKeyInFlight, IdempotencyKeyReused
-from orderservice.inventory.exceptions import (
-    OutOfStock,
-    ProductAlreadyExists,
-    ProductNotFound,
-    UnknownProducts,
-)
-from orderservice.orders.exceptions import (
-    EmptyOrder,
-    OrderConflict,
-    OrderNotFound,
-    OrderVersionMismatch,
+from orderservice.common.exceptions import (
+    Conflict,
+    DatabaseUnavailable,
+    DomainError,
+    InsufficientStock,
+    InvalidInput,
+    NotFound,
+    PreconditionFailed,
+    Unprocessable,
 )
 
 logger = logging.getLogger(__name__)
@@ -196,6 +192,47 @@ def validation_details(detail: Any, prefix: str = "") -> dict[str, list[str]]:
     return flat
 
 
+# Each kind of domain failure and its catalogue entries: an exception's `code` picks one of them,
+# the first when it names none. The edge knows these kinds, never an app's exception classes.
+KIND_ENTRIES: dict[type[DomainError], tuple[ErrorKind, ...]] = {
+    NotFound: (NOT_FOUND, ORDER_NOT_FOUND, PRODUCT_NOT_FOUND),
+    InvalidInput: (INVALID_REQUEST,),
+    InsufficientStock: (OUT_OF_STOCK,),
+    Conflict: (CONFLICT, IDEMPOTENCY_KEY_IN_FLIGHT),
+    PreconditionFailed: (PRECONDITION_FAILED,),
+    Unprocessable: (IDEMPOTENCY_KEY_REUSED,),
+    DatabaseUnavailable: (INVENTORY_UNAVAILABLE,),
+}
+
+
+def domain_entry(exc: DomainError) -> ErrorKind | None:
+    """The catalogue entry that answers `exc`: its kind's entry named by its code.
+
+    None for a DomainError of no kind above: a bug, answered as a 500.
+    """
+    kind = next((cls for cls in type(exc).__mro__ if cls in KIND_ENTRIES), None)
+    if kind is None:
+        return None
+    entries = KIND_ENTRIES[kind]
+    return next((entry for entry in entries if entry.slug == exc.code), entries[0])
+
+
+def _domain_response(exc: DomainError, request: HttpRequest | None) -> JsonResponse | None:
+    entry = domain_entry(exc)
+    if entry is None:
+        return None
+    if isinstance(exc, DatabaseUnavailable):
+        metrics.ORDERS_UNAVAILABLE.inc()
+    return error_response(
+        request,
+        entry,
+        details=exc.details(),
+        # A generic conflict's `error` is the exception's sentence saying why (see CONFLICT).
+        message=str(exc) if entry is CONFLICT else None,
+        headers={"Retry-After": str(exc.retry_after)} if exc.retry_after is not None else None,
+    )
+
+
 def _response_for(exc: Exception, request: HttpRequest | None) -> JsonResponse | None:
     if isinstance(exc, drf.ValidationError):
         return error_response(request, INVALID_REQUEST, details=validation_details(exc.detail))
@@ -220,51 +257,12 @@ def _response_for(exc: Exception, request: HttpRequest | None) -> JsonResponse |
         return error_response(request, THROTTLED, headers=headers)
     if isinstance(exc, drf.NotFound | Http404):
         return error_response(request, NOT_FOUND)
-    if isinstance(exc, OrderNotFound):
-        return error_response(request, ORDER_NOT_FOUND)
-    if isinstance(exc, ProductNotFound):
-        return error_response(request, PRODUCT_NOT_FOUND)
-    if isinstance(exc, OutOfStock):
-        shortages = [
-            {"product_id": s.product_id, "requested": s.requested, "available": s.available}
-            for s in exc.shortages
-        ]
-        return error_response(request, OUT_OF_STOCK, details={"out_of_stock": shortages})
-    if isinstance(exc, UnknownProducts):
-        return error_response(
-            request, INVALID_REQUEST, details={"unknown_products": exc.product_ids}
-        )
-    if isinstance(exc, EmptyOrder):
-        return error_response(
-            request,
-            INVALID_REQUEST,
-            details={
-                "products": [
-                    "The change would leave the order without items; cancel it with DELETE instead."
-                ]
-            },
-        )
-    if isinstance(exc, OrderConflict):
-        return error_response(request, CONFLICT, message=str(exc))
-    if isinstance(exc, ProductAlreadyExists):
-        return error_response(
-            request, CONFLICT, message="A product with this product_id already exists."
-        )
-    if isinstance(exc, OrderVersionMismatch):
-        return error_response(request, PRECONDITION_FAILED)
-    if isinstance(exc, IdempotencyKeyInFlight):
-        return error_response(request, IDEMPOTENCY_KEY_IN_FLIGHT, headers={"Retry-After": "1"})
-    if isinstance(exc, IdempotencyKeyReused):
-        return error_response(request, IDEMPOTENCY_KEY_REUSED)
     if isinstance(exc, OperationalError | InterfaceError):
         # A read outside the retrying transaction (a selector, the token lookup) met a database
         # that does not answer: 503 with Retry-After, like a write, never a 500.
         exc = database_failed(exc)
-    if isinstance(exc, DatabaseUnavailable):
-        metrics.ORDERS_UNAVAILABLE.inc()
-        return error_response(
-            request, INVENTORY_UNAVAILABLE, headers={"Retry-After": str(exc.wait)}
-        )
+    if isinstance(exc, DomainError):
+        return _domain_response(exc, request)
     if isinstance(exc, drf.APIException):
         # Any other DRF exception keeps its status; the body still follows the contract.
         kind = next((k for k in CATALOGUE if k.status == exc.status_code), INVALID_REQUEST)

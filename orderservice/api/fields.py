@@ -5,7 +5,7 @@ from typing import Any
 
 from rest_framework import serializers
 
-ID_REGEX = r"^[A-Za-z0-9._-]{1,64}$"
+from orderservice.common.ids import PRODUCT_ID_REGEX
 
 
 class StrictIntegerField(serializers.IntegerField):
@@ -67,7 +67,7 @@ class ProductIdField(StrictRegexField):
     default_error_messages = {"invalid": "Must be 1 to 64 characters of A-Z a-z 0-9 . _ -"}
 
     def __init__(self, **kwargs: Any) -> None:
-        super().__init__(ID_REGEX, **kwargs)
+        super().__init__(PRODUCT_ID_REGEX, **kwargs)
 
 
 class StrictSerializer(serializers.Serializer):

@@ -26,8 +26,9 @@ from rest_framework import permissions, serializers
 
 from orderservice.api import errors
 from orderservice.api.errors import ErrorKind
-from orderservice.api.fields import ID_REGEX, StrictSerializer
+from orderservice.api.fields import StrictSerializer
 from orderservice.api.pagination import DEFAULT_LIMIT, MAX_LIMIT
+from orderservice.common.ids import PRODUCT_ID_REGEX
 from orderservice.orders.models import ORDER_ID_PATTERN
 from orderservice.orders.status import OrderStatus
 
@@ -278,7 +279,7 @@ PRODUCT_ID = OpenApiParameter(
     "product_id",
     str,
     OpenApiParameter.PATH,
-    pattern=ID_REGEX,
+    pattern=PRODUCT_ID_REGEX,
     description="The product's SKU: 1 to 64 characters of `A-Z a-z 0-9 . _ -`.",
 )
 LIMIT = OpenApiParameter(

@@ -12,13 +12,13 @@ from rest_framework.views import APIView
 
 from orderservice.api import errors, schema
 from orderservice.api.fields import (
-    ID_REGEX,
     ProductIdField,
     StrictCharField,
     StrictIntegerField,
     StrictSerializer,
 )
 from orderservice.api.pagination import page_body, page_cursor, page_limit
+from orderservice.common.ids import PRODUCT_ID_REGEX
 from orderservice.inventory import selectors, services
 from orderservice.inventory.models import Product
 
@@ -176,7 +176,7 @@ class ProductDetailApi(APIView):
 
 
 def _check_product_id(product_id: str) -> None:
-    if not re.fullmatch(ID_REGEX, product_id):
+    if not re.fullmatch(PRODUCT_ID_REGEX, product_id):
         raise serializers.ValidationError(
             {"product_id": ["Must be 1 to 64 characters of A-Z a-z 0-9 . _ -"]}
         )

@@ -1,6 +1,13 @@
-"""What the inventory service can refuse, with the data a caller needs to explain it."""
+"""What the inventory service can refuse, with the data a caller needs to explain it.
 
+Each refusal is a kind of common.exceptions, so the HTTP edge maps it without knowing inventory.
+"""
+
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
+
+from orderservice.common.exceptions import Conflict, InsufficientStock, InvalidInput, NotFound
 
 
 @dataclass(frozen=True)
@@ -10,21 +17,40 @@ class Shortage:
     available: int
 
 
-class UnknownProducts(Exception):
+class UnknownProducts(InvalidInput):
+    code = "invalid-request"
+
     def __init__(self, product_ids: list[str]) -> None:
         super().__init__(f"unknown products: {', '.join(product_ids)}")
         self.product_ids = product_ids
 
+    def details(self) -> Mapping[str, Any]:
+        return {"unknown_products": self.product_ids}
 
-class OutOfStock(Exception):
+
+class OutOfStock(InsufficientStock):
+    code = "product-out-of-stock"
+
     def __init__(self, shortages: list[Shortage]) -> None:
         super().__init__(f"out of stock: {', '.join(s.product_id for s in shortages)}")
         self.shortages = shortages
 
+    def details(self) -> Mapping[str, Any]:
+        return {
+            "out_of_stock": [
+                {"product_id": s.product_id, "requested": s.requested, "available": s.available}
+                for s in self.shortages
+            ]
+        }
 
-class ProductNotFound(Exception):
-    pass
+
+class ProductNotFound(NotFound):
+    code = "product-not-found"
 
 
-class ProductAlreadyExists(Exception):
-    pass
+class ProductAlreadyExists(Conflict):
+    code = "conflict"
+
+    def __init__(self, product_id: str) -> None:
+        super().__init__("A product with this product_id already exists.")
+        self.product_id = product_id

@@ -23,10 +23,11 @@ from orderservice.api.fields import (
     StrictIntegerField,
     StrictSerializer,
 )
-from orderservice.api.http import etag_for, if_match_versions
-from orderservice.api.idempotency import idempotency_key, idempotent
 from orderservice.api.pagination import page_body, page_cursor, page_limit
+from orderservice.common.exceptions import InsufficientStock
+from orderservice.idempotency.http import idempotency_key, idempotent
 from orderservice.orders import selectors, services
+from orderservice.orders.etag import etag_for, if_match_versions
 from orderservice.orders.fastparse import place_body_accept
 from orderservice.orders.lines import MAX_ITEM_COUNT, MAX_LINES, merge_lines
 from orderservice.orders.models import ORDER_ID_PATTERN, Order
@@ -231,7 +232,8 @@ class OrderListApi(APIView):
             return _order_response(body, order, headers={"Location": f"/orders/{order.id}"})
 
         # With a key: run once, store the answer in the order's transaction, replay it on a retry.
-        return idempotent(request, key, place)
+        # Besides a 200, only the 404 out-of-stock is stored (SPEC §2).
+        return idempotent(request, key, place, stored_refusals=(InsufficientStock,))
 
 
 def _order_cursor(request: Request) -> tuple[datetime, str] | None:

@@ -9,10 +9,10 @@ It exists because the serializer costs more than the rest of placing an order.
 import re
 from typing import Any
 
-from orderservice.api.fields import ID_REGEX
+from orderservice.common.ids import PRODUCT_ID_REGEX
 from orderservice.orders.lines import MAX_ITEM_COUNT, MAX_LINES, merge_lines
 
-_PRODUCT_ID = re.compile(ID_REGEX)
+_PRODUCT_ID = re.compile(PRODUCT_ID_REGEX)
 _FULFILLMENTS = ("partial", "all_or_nothing")
 _TOP_LEVEL_KEYS = frozenset({"products", "fulfillment"})
 

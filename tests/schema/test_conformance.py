@@ -27,8 +27,8 @@ from django.core.wsgi import get_wsgi_application
 from django.db import close_old_connections
 from hypothesis import strategies as st
 
-from orderservice.api.fields import ID_REGEX
 from orderservice.api.tokens import token_issue
+from orderservice.common.ids import PRODUCT_ID_REGEX
 from orderservice.idempotency.models import IdempotencyKey
 from orderservice.inventory.models import Product
 from orderservice.orders.models import Order
@@ -87,7 +87,7 @@ def _is_sku_line(line: Any) -> bool:
     return (
         isinstance(line, dict)
         and isinstance(line.get("product_id"), str)
-        and re.fullmatch(ID_REGEX, line["product_id"]) is not None
+        and re.fullmatch(PRODUCT_ID_REGEX, line["product_id"]) is not None
     )
 
 

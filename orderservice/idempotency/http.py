@@ -1,8 +1,9 @@
 """The `Idempotency-Key` header of POST /orders (SPEC §2): check it, run the request once, replay.
 
-What is stored and replayed: a 200, and a 404 for stock that cannot fill the order. Everything
-else (400, 401, 403, 409, 413, 415, 422, 429, 5xx) is raised as usual and stores nothing, so a
-corrected or later retry with the same key runs afresh.
+What is stored and replayed: a 200, and the refusals the caller names (for POST /orders, the 404
+for stock that cannot fill the order). Everything else (400, 401, 403, 409, 413, 415, 422, 429,
+5xx) is raised as usual and stores nothing, so a corrected or later retry with the same key runs
+afresh.
 """
 
 import hashlib
@@ -22,7 +23,6 @@ from orderservice.api import errors
 from orderservice.api.authentication import authenticated_user
 from orderservice.idempotency.models import KEY_MAX_LENGTH
 from orderservice.idempotency.services import StoredResponse, idempotency_key_run
-from orderservice.inventory.exceptions import OutOfStock
 
 KEY_HEADER = "Idempotency-Key"
 REPLAYED_HEADER = "Idempotent-Replayed"
@@ -50,12 +50,16 @@ def request_fingerprint(request: Request) -> str:
 
 
 def idempotent(
-    request: Request, key: str | None, respond: Callable[[], Response]
+    request: Request,
+    key: str | None,
+    respond: Callable[[], Response],
+    *,
+    stored_refusals: tuple[type[Exception], ...],
 ) -> Response | HttpResponse:
     """`respond()` as is without a key; with one, run once per key and replay the stored answer.
 
     Call after the body has been validated (a 400 must not reach the key). `respond` runs in the
-    transaction that stores the key, and may raise OutOfStock, whose 404 is stored too.
+    transaction that stores the key; the error answers of `stored_refusals` are stored too.
     """
     if key is None:
         return respond()
@@ -63,7 +67,7 @@ def idempotent(
     def perform() -> StoredResponse:
         try:
             response: Response | HttpResponse = respond()
-        except OutOfStock as exc:
+        except stored_refusals as exc:
             response = errors.exception_response(exc, request)
         return _stored(response)
 
