@@ -1,6 +1,7 @@
 """Django settings; every value that varies between deployments comes from the environment."""
 
 import os
+import re
 from email.utils import parseaddr
 from pathlib import Path
 
@@ -157,6 +158,17 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
             "server_side_binding": env_bool("DB_SERVER_SIDE_BINDING", True),
         }
     )
+
+# --- the shop: prices and stock (SPEC §10, §11) ------------------------------------------------
+
+# One currency per deployment, an ISO 4217 code, shown beside every price.
+CURRENCY = os.environ.get("CURRENCY", "USD")
+if not re.fullmatch(r"[A-Z]{3}", CURRENCY):
+    raise ImproperlyConfigured(f"CURRENCY must be an ISO 4217 code (3 capitals), not {CURRENCY!r}.")
+# A new product's low_stock_threshold: at or below it (and above 0) its stock is "low_stock".
+LOW_STOCK_THRESHOLD = int(os.environ.get("LOW_STOCK_THRESHOLD") or 5)
+if not 0 <= LOW_STOCK_THRESHOLD <= 1_000_000_000:
+    raise ImproperlyConfigured("LOW_STOCK_THRESHOLD must be from 0 to 1000000000.")
 
 # --- alerts to admins (SPEC §8) -----------------------------------------------------------------
 
