@@ -1,12 +1,13 @@
 """factory_boy factories for users and products; orders are made through order_place."""
 
 from collections.abc import Mapping
+from typing import Any
 
 import factory
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser, User
 
-from orderservice.inventory.models import Product
+from orderservice.inventory.models import MovementReason, Product, StockMovement
 from orderservice.orders.models import Order
 from orderservice.orders.services import order_place, order_set_status
 
@@ -31,6 +32,19 @@ class ProductFactory(factory.django.DjangoModelFactory[Product]):
     product_id = factory.Sequence(lambda n: f"SKU-{n}")
     name = factory.Faker("sentence", nb_words=3)
     product_count = 10
+
+    @classmethod
+    def _create(cls, model_class: type[Product], *args: Any, **kwargs: Any) -> Product:
+        # With its `initial` movement, as product_create makes it: the ledger adds up in tests.
+        product = super()._create(model_class, *args, **kwargs)
+        if product.product_count:
+            StockMovement.objects.create(
+                product=product,
+                delta=product.product_count,
+                count_after=product.product_count,
+                reason=MovementReason.INITIAL,
+            )
+        return product
 
 
 def place_order(
@@ -60,3 +74,29 @@ def place_order(
 def stock() -> dict[str, int]:
     """Every product's product_count, read fresh from the database."""
     return dict(Product.objects.order_by("product_id").values_list("product_id", "product_count"))
+
+
+def movements(product_id: str) -> list[tuple[int, int, str, str | None, str | None]]:
+    """A product's stock movements, oldest first: (delta, count_after, reason, actor, note)."""
+    return list(
+        StockMovement.objects.filter(product_id=product_id)
+        .order_by("id")
+        .values_list("delta", "count_after", "reason", "actor", "note")
+    )
+
+
+def ledger_violations() -> list[str]:
+    """Each product whose movements do not add up to its product_count (SPEC §11), or whose
+    movements, in order, do not run from 0 to it (each count_after = the previous + delta)."""
+    problems = []
+    for product in Product.objects.order_by("product_id"):
+        running = 0
+        for delta, count_after, reason, _, _ in movements(product.product_id):
+            running += delta
+            if count_after != running:
+                problems.append(f"{product.product_id}: {reason} {delta:+d} -> {count_after}")
+        if running != product.product_count:
+            problems.append(
+                f"{product.product_id}: movements {running}, stock {product.product_count}"
+            )
+    return problems

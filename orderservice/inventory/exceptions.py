@@ -54,3 +54,34 @@ class ProductAlreadyExists(Conflict):
     def __init__(self, product_id: str) -> None:
         super().__init__("A product with this product_id already exists.")
         self.product_id = product_id
+
+
+class StockNotAsExpected(Conflict):
+    """An adjustment's expected_count is not the stock: a count that missed a change."""
+
+    code = "conflict"
+
+    def __init__(self, product_id: str, product_count: int) -> None:
+        super().__init__(
+            "The stock is not the expected_count: it changed since it was counted. "
+            "Count again, or send the adjustment without expected_count."
+        )
+        self.product_id = product_id
+        self.product_count = product_count
+
+    def details(self) -> Mapping[str, Any]:
+        return {"product_count": self.product_count}
+
+
+class StockWouldGoNegative(Conflict):
+    """An adjustment would take the stock below 0."""
+
+    code = "conflict"
+
+    def __init__(self, product_id: str, product_count: int) -> None:
+        super().__init__("The adjustment would take the stock below 0.")
+        self.product_id = product_id
+        self.product_count = product_count
+
+    def details(self) -> Mapping[str, Any]:
+        return {"product_count": self.product_count}

@@ -1,9 +1,15 @@
-"""Reads of products."""
+"""Reads of products and of their stock ledger."""
 
 from collections.abc import Iterable
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.db.models import BigIntegerField, F, Sum, Value
+from django.db.models.functions import Coalesce
 
 from orderservice.inventory.exceptions import ProductNotFound
-from orderservice.inventory.models import Product
+from orderservice.inventory.models import Product, StockMovement
+from orderservice.inventory.stock_status import stock_status_condition
 
 
 def product_get(*, product_id: str) -> Product:
@@ -13,9 +19,16 @@ def product_get(*, product_id: str) -> Product:
         raise ProductNotFound(product_id) from exc
 
 
-def product_list(*, after: str | None, limit: int) -> list[Product]:
-    """Products in product_id order, starting after the `after` id (keyset pagination)."""
+def product_list(
+    *, after: str | None, limit: int, stock_status: str | None = None
+) -> list[Product]:
+    """Products in product_id order, starting after the `after` id (keyset pagination).
+
+    `stock_status` (a StockStatus value) keeps only the products with that status.
+    """
     products = Product.objects.order_by("product_id")
+    if stock_status is not None:
+        products = products.filter(stock_status_condition(stock_status))
     if after is not None:
         products = products.filter(product_id__gt=after)
     return list(products[:limit])
@@ -28,3 +41,52 @@ def product_ids_unknown(*, product_ids: Iterable[str]) -> list[str]:
         return []
     known = Product.objects.filter(product_id__in=wanted).values_list("product_id", flat=True)
     return sorted(wanted - set(known))
+
+
+def product_prices(*, product_ids: Iterable[str]) -> dict[str, Decimal]:
+    """The current price of each named product that exists."""
+    rows = Product.objects.filter(product_id__in=set(product_ids)).values_list(
+        "product_id", "price"
+    )
+    return dict(rows)
+
+
+def movement_list(
+    *, product_id: str, reason: str | None, before: int | None, limit: int
+) -> list[StockMovement]:
+    """A product's movements, newest first, those older than movement `before` (keyset pages).
+
+    `reason` keeps only the movements of that reason. Raises ProductNotFound.
+    """
+    if not Product.objects.filter(product_id=product_id).exists():
+        raise ProductNotFound(product_id)
+    movements = StockMovement.objects.filter(product_id=product_id).order_by("-id")
+    if reason is not None:
+        movements = movements.filter(reason=reason)
+    if before is not None:
+        movements = movements.filter(id__lt=before)
+    return list(movements[:limit])
+
+
+@dataclass(frozen=True)
+class LedgerMismatch:
+    product_id: str
+    product_count: int
+    movements_total: int
+
+
+def ledger_mismatches() -> list[LedgerMismatch]:
+    """The products whose movements do not add up to their product_count (one GROUP BY query)."""
+    rows = (
+        Product.objects.annotate(
+            total=Coalesce(Sum("movements__delta"), Value(0), output_field=BigIntegerField())
+        )
+        .exclude(product_count=F("total"))
+        .order_by("product_id")
+        .values_list("product_id", "product_count", "total")
+    )
+    return [LedgerMismatch(*row) for row in rows]
+
+
+def product_total() -> int:
+    return Product.objects.count()

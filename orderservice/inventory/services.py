@@ -3,11 +3,13 @@
 `stock_decrease`, `stock_increase` and `stock_exchange` join the caller's transaction (they fail
 fast outside one) so that stock moves in the same commit as the order change that caused it.
 `stock_decrease` can instead carry the caller's write along (`then=`): on PostgreSQL both become
-one statement, which is its own transaction. The product_* services own their transactions.
+one statement, which is its own transaction. The product_* services own their transactions and
+write each change's movement (ledger.py) in them.
 """
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any
 
 from django.db import IntegrityError, connection, models, transaction
@@ -20,10 +22,18 @@ from orderservice.inventory.exceptions import (
     ProductAlreadyExists,
     ProductNotFound,
     Shortage,
+    StockNotAsExpected,
+    StockWouldGoNegative,
     UnknownProducts,
 )
+from orderservice.inventory.ledger import StockChange, movements_record
 from orderservice.inventory.locks import products_lock
-from orderservice.inventory.models import Product
+from orderservice.inventory.models import (
+    ADJUSTMENT_REASONS,
+    MovementReason,
+    Product,
+    StockMovement,
+)
 
 
 @dataclass(frozen=True)
@@ -231,45 +241,148 @@ def _apply_deltas(deltas: Mapping[str, int]) -> None:
     )
 
 
-def product_create(*, product_id: str, name: str, product_count: int) -> Product:
-    """Create a product. Raises ProductAlreadyExists when the id is taken."""
+def product_create(
+    *,
+    product_id: str,
+    name: str,
+    product_count: int = 0,
+    price: Decimal | None = None,
+    low_stock_threshold: int | None = None,
+    actor: str | None = None,
+) -> Product:
+    """Create a product; stock it starts with is its `initial` movement.
+
+    `price` defaults to 0.00, `low_stock_threshold` to settings.LOW_STOCK_THRESHOLD. `actor`: the
+    username of who creates it (None: the system). Raises ProductAlreadyExists when the id is taken.
+    """
     try:
-        return _product_insert(product_id=product_id, name=name, product_count=product_count)
+        return _product_insert(
+            product_id=product_id,
+            name=name,
+            product_count=product_count,
+            values=_given(price=price, low_stock_threshold=low_stock_threshold),
+            actor=actor,
+        )
     except IntegrityError as exc:
-        raise ProductAlreadyExists(product_id) from exc
+        if Product.objects.filter(product_id=product_id).exists():
+            raise ProductAlreadyExists(product_id) from exc
+        raise
 
 
 @in_transaction
-def _product_insert(*, product_id: str, name: str, product_count: int) -> Product:
+def _product_insert(
+    *, product_id: str, name: str, product_count: int, values: dict[str, Any], actor: str | None
+) -> Product:
     # A savepoint: when a caller's transaction is already open (the admin, a test), a duplicate id
     # must roll back only this insert, not leave the caller's transaction unusable.
     with transaction.atomic():
-        return Product.objects.create(product_id=product_id, name=name, product_count=product_count)
-
-
-@in_transaction
-def product_update(
-    *, product_id: str, name: str | None = None, product_count: int | None = None
-) -> Product:
-    """Set a product's name and/or stock level. Locks the product row. Raises ProductNotFound."""
-    if product_id not in products_lock([product_id]):
-        raise ProductNotFound(product_id)
-    product = Product.objects.get(product_id=product_id)
-    if name is not None:
-        product.name = name
-    if product_count is not None:
-        product.product_count = product_count
-    product.save(update_fields=["name", "product_count", "updated_at"])
+        product = Product.objects.create(
+            product_id=product_id, name=name, product_count=product_count, **values
+        )
+        movements_record(
+            [StockChange(product_id, product_count, product_count)],
+            reason=MovementReason.INITIAL,
+            actor=actor,
+        )
     return product
 
 
 @in_transaction
-def product_restock(*, product_id: str, amount: int) -> Product:
+def product_update(
+    *,
+    product_id: str,
+    name: str | None = None,
+    product_count: int | None = None,
+    price: Decimal | None = None,
+    low_stock_threshold: int | None = None,
+    actor: str | None = None,
+) -> Product:
+    """Set the values given (None: unchanged). Locks the product row. Raises ProductNotFound.
+
+    A new stock level is a `correction` movement of the difference (none when it is the same).
+    """
+    current = _locked_count(product_id)
+    values = _given(
+        name=name, product_count=product_count, price=price, low_stock_threshold=low_stock_threshold
+    )
+    Product.objects.filter(product_id=product_id).update(**values, updated_at=clock.now())
+    if product_count is not None:
+        movements_record(
+            [StockChange(product_id, product_count - current, product_count)],
+            reason=MovementReason.CORRECTION,
+            actor=actor,
+        )
+    return Product.objects.get(product_id=product_id)
+
+
+@in_transaction
+def product_restock(*, product_id: str, amount: int, actor: str | None = None) -> Product:
     """Add `amount` units to a product's stock, safely beside concurrent orders.
 
-    Locks the product row. Raises ProductNotFound.
+    Locks the product row; writes a `restock` movement. Raises ProductNotFound.
     """
-    if product_id not in products_lock([product_id]):
-        raise ProductNotFound(product_id)
+    current = _locked_count(product_id)
     _apply_deltas({product_id: amount})
+    movements_record(
+        [StockChange(product_id, amount, current + amount)],
+        reason=MovementReason.RESTOCK,
+        actor=actor,
+    )
     return Product.objects.get(product_id=product_id)
+
+
+@dataclass(frozen=True)
+class Adjustment:
+    """The movement an adjustment wrote (None when the stock was already at `set_to`), and the
+    product after it."""
+
+    movement: StockMovement | None
+    product: Product
+
+
+@in_transaction
+def product_adjust(
+    *,
+    product_id: str,
+    delta: int | None = None,
+    set_to: int | None = None,
+    reason: MovementReason | str,
+    note: str | None = None,
+    expected_count: int | None = None,
+    actor: str | None,
+) -> Adjustment:
+    """Move a product's stock by `delta`, or set it to `set_to` (exactly one), for `reason`.
+
+    Locks the product row. With `expected_count`, the stock must be exactly that (a count taken
+    by hand is never applied over a change it did not see): else StockNotAsExpected. A result
+    below 0 raises StockWouldGoNegative. Either way nothing changes. Raises ProductNotFound.
+    """
+    if (delta is None) == (set_to is None):
+        raise ValueError("give exactly one of delta and set_to")
+    if reason not in ADJUSTMENT_REASONS:
+        raise ValueError(f"not a reason for an adjustment: {reason!r}")
+    current = _locked_count(product_id)
+    if expected_count is not None and expected_count != current:
+        raise StockNotAsExpected(product_id, current)
+    after = set_to if set_to is not None else current + (delta or 0)
+    if after < 0:
+        raise StockWouldGoNegative(product_id, current)
+    if after != current:
+        _apply_deltas({product_id: after - current})
+    movements = movements_record(
+        [StockChange(product_id, after - current, after)], reason=reason, actor=actor, note=note
+    )
+    product = Product.objects.get(product_id=product_id)
+    return Adjustment(movement=movements[0] if movements else None, product=product)
+
+
+def _locked_count(product_id: str) -> int:
+    """Lock the product's row and return its latest committed stock. Raises ProductNotFound."""
+    stock = products_lock([product_id])
+    if product_id not in stock:
+        raise ProductNotFound(product_id)
+    return stock[product_id]
+
+
+def _given(**values: Any) -> dict[str, Any]:
+    return {name: value for name, value in values.items() if value is not None}

@@ -4,7 +4,14 @@ import pytest
 
 from orderservice.inventory.exceptions import ProductNotFound
 from orderservice.inventory.services import product_restock
-from tests.factories import ProductFactory, UserFactory, place_order, stock
+from tests.factories import (
+    ProductFactory,
+    UserFactory,
+    ledger_violations,
+    movements,
+    place_order,
+    stock,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -58,3 +65,43 @@ def test_restock_of_an_unknown_product_is_not_found() -> None:
 
     # then
     assert stock() == {"A": 5, "B": 2}
+
+
+# --- the ledger (SPEC §11) -------------------------------------------------------------------
+
+
+@pytest.mark.usefixtures("products")
+def test_restock_writes_a_restock_movement_with_the_new_count() -> None:
+    # when
+    product_restock(product_id="A", amount=3, actor="boss")
+    product_restock(product_id="A", amount=1_000_000_000)
+
+    # then
+    assert movements("A") == [
+        (5, 5, "initial", None, None),
+        (3, 8, "restock", "boss", None),
+        (1_000_000_000, 1_000_000_008, "restock", None, None),
+    ]
+    assert ledger_violations() == []
+
+
+@pytest.mark.usefixtures("products")
+def test_a_restock_movement_counts_from_what_orders_left() -> None:
+    # given
+    place_order(user=UserFactory.create(), lines={"A": 4})
+
+    # when
+    product_restock(product_id="A", amount=10, actor="boss")
+
+    # then
+    assert movements("A")[-1] == (10, 11, "restock", "boss", None)
+
+
+@pytest.mark.usefixtures("products")
+def test_restock_of_an_unknown_product_writes_no_movement() -> None:
+    # when
+    with pytest.raises(ProductNotFound):
+        product_restock(product_id="NOPE", amount=1, actor="boss")
+
+    # then
+    assert [len(movements(p)) for p in ("A", "B")] == [1, 1]
