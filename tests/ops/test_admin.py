@@ -1,6 +1,7 @@
 """The Django admin: stock changes and status changes go through the services, with their rules."""
 
 from collections.abc import Callable
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -113,7 +114,7 @@ def test_restock_goes_through_the_service_and_ignores_a_stale_count(operator, mo
 
     # then
     assert response.status_code == 302, response.content[:2000]
-    assert calls == [{"product_id": "SKU-1", "amount": 5}]
+    assert calls == [{"product_id": "SKU-1", "amount": 5, "actor": "operator"}]
     assert Product.objects.get(product_id="SKU-1").product_count == 11
 
 
@@ -127,7 +128,16 @@ def test_set_stock_and_rename_go_through_product_update(operator, monkeypatch):
     )
 
     assert response.status_code == 302
-    assert calls == [{"product_id": "SKU-1", "name": "New", "product_count": 3}]
+    assert calls == [
+        {
+            "product_id": "SKU-1",
+            "name": "New",
+            "price": Decimal("0.00"),
+            "low_stock_threshold": 5,
+            "product_count": 3,
+            "actor": "operator",
+        }
+    ]
     product = Product.objects.get(product_id="SKU-1")
     assert (product.name, product.product_count) == ("New", 3)
 
@@ -162,7 +172,16 @@ def test_add_product_goes_through_product_create_and_validates_the_id(operator, 
     assert bad.status_code == 200
     assert negative.status_code == 200
     assert good.status_code == 302
-    assert calls == [{"product_id": "SKU-9", "name": "Nine", "product_count": 9}]
+    assert calls == [
+        {
+            "product_id": "SKU-9",
+            "name": "Nine",
+            "product_count": 9,
+            "price": None,
+            "low_stock_threshold": None,
+            "actor": "operator",
+        }
+    ]
     assert Product.objects.get(product_id="SKU-9").product_count == 9
 
 
