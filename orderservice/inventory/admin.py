@@ -211,13 +211,13 @@ class ProductAdmin(ServiceWritesAdmin):
         movements = StockMovement.objects.filter(product_id=product.pk).order_by("-id")
         rows = format_html_join(
             "",
-            "<tr><td>{}</td><td>{}</td><td>{:+d}</td><td>{}</td><td>{}</td><td>{}</td>"
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td>"
             "<td>{}</td><td>{}</td></tr>",
             (
                 (
                     m.movement_id,
                     m.created_at.strftime("%Y-%m-%d %H:%M:%S"),
-                    m.delta,
+                    f"{m.delta:+d}",
                     m.count_after,
                     m.get_reason_display(),
                     m.order_id or "",
