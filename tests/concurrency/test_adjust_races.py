@@ -1,0 +1,133 @@
+"""SPEC §11 under concurrency: a counted stock (expected_count) is never applied over a change it
+did not see, and the ledger adds up, whatever restocks and adjustments race it (PostgreSQL)."""
+
+import random
+import time
+from functools import partial
+
+import pytest
+
+from orderservice.inventory.exceptions import StockNotAsExpected, StockWouldGoNegative
+from orderservice.inventory.models import Product, StockMovement
+from orderservice.inventory.services import product_adjust, product_restock
+from tests.concurrency.test_service_threads import _while_holding
+from tests.factories import ledger_violations, movements
+from tests.live import products_create, run_concurrently
+
+pytestmark = [
+    pytest.mark.postgres,
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.timeout(120),
+]
+
+ROUNDS = 20  # per thread
+SECONDS = 20.0  # and at most this long
+
+
+def _stock(product_id: str) -> int:
+    return Product.objects.get(product_id=product_id).product_count
+
+
+@pytest.mark.parametrize("change", ["restock", "delta"])
+def test_a_count_waiting_on_a_change_sees_it_and_is_refused(change: str) -> None:
+    # given: staff counted 10 units; a restock (or an adjustment) holds the row when they post it
+    products_create({"A": 10})
+
+    def hold() -> object:
+        if change == "restock":
+            return product_restock(product_id="A", amount=3, actor="boss")
+        return product_adjust(product_id="A", delta=-4, reason="damaged", actor="boss")
+
+    def count() -> object:
+        try:
+            return product_adjust(
+                product_id="A", set_to=12, expected_count=10, reason="correction", actor="clerk"
+            )
+        except StockNotAsExpected as exc:
+            return exc
+
+    # when
+    _, counted = _while_holding(hold, count)
+
+    # then: refused with the stock it did not see; nothing of it stored
+    assert isinstance(counted, StockNotAsExpected)
+    after = 13 if change == "restock" else 6
+    assert counted.details() == {"product_count": after}
+    assert _stock("A") == after
+    assert not StockMovement.objects.filter(actor="clerk").exists()
+    assert ledger_violations() == []
+
+
+def test_counts_racing_restocks_and_adjustments_never_apply_over_an_unseen_change() -> None:
+    # given
+    products_create({"A": 50, "B": 50})
+    deadline = time.monotonic() + SECONDS
+
+    def counter(seed: int) -> list[tuple[int, int]]:
+        """Count by hand (a read outside any lock), then post the count with expected_count."""
+        rng = random.Random(seed)
+        applied = []
+        for _ in range(ROUNDS):
+            if time.monotonic() > deadline:
+                break
+            product_id = rng.choice("AB")
+            seen = _stock(product_id)
+            try:
+                adjusted = product_adjust(
+                    product_id=product_id,
+                    set_to=max(0, seen + rng.randint(-3, 3)),
+                    expected_count=seen,
+                    reason="correction",
+                    note=f"seen {seen}",
+                    actor=f"counter-{seed}",
+                )
+            except StockNotAsExpected:
+                continue
+            if adjusted.movement is not None:
+                applied.append((adjusted.movement.pk, seen))
+        return applied
+
+    def mover(seed: int) -> int:
+        rng = random.Random(seed)
+        done = 0
+        for _ in range(ROUNDS):
+            if time.monotonic() > deadline:
+                break
+            product_id = rng.choice("AB")
+            try:
+                if rng.random() < 0.5:
+                    product_restock(product_id=product_id, amount=rng.randint(1, 5), actor="mover")
+                else:
+                    product_adjust(
+                        product_id=product_id,
+                        delta=rng.choice([-4, -2, -1, 1, 2]),
+                        reason=rng.choice(["damaged", "found", "lost", "returned"]),
+                        actor="mover",
+                    )
+                done += 1
+            except StockWouldGoNegative:
+                pass
+        return done
+
+    # when
+    outcomes = run_concurrently(
+        [
+            *(partial(counter, seed) for seed in range(4)),
+            *(partial(mover, 100 + s) for s in range(4)),
+        ],
+        timeout=90,
+    )
+
+    # then: nobody failed; every applied count moved the stock from exactly what was counted
+    errors = [o.error for o in outcomes if o.error is not None]
+    assert not errors, errors
+    applied = [pair for o in outcomes[:4] for pair in o.value]
+    for movement_id, seen in applied:
+        movement = StockMovement.objects.get(pk=movement_id)
+        assert movement.count_after - movement.delta == seen, (movement, seen)
+    assert sum(o.value for o in outcomes[4:]) > 0
+    # and the ledger explains every unit, each movement counting on from the one before
+    assert ledger_violations() == []
+    for product_id in "AB":
+        assert sum(delta for delta, *_ in movements(product_id)) == _stock(product_id)
+    print(f"\n{len(applied)} counts applied")
