@@ -12,11 +12,11 @@ from rest_framework.request import Request
 from rest_framework.test import APIRequestFactory
 from rest_framework.throttling import BaseThrottle
 
-from orderservice.api.authentication import BearerAuthentication, TokenAuthentication
 from orderservice.api.negotiation import ContentNegotiation
 from orderservice.api.parsers import JSONParser
 from orderservice.api.renderers import JSONRenderer
 from orderservice.api.throttling import IpRateThrottle
+from orderservice.tokens.authentication import BearerAuthentication, TokenAuthentication
 
 factory = APIRequestFactory()
 
