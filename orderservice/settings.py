@@ -45,9 +45,12 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "rest_framework",
     "django_prometheus",
+    # The shared HTTP edge: no models now, but installed for its migrations, which moved
+    # ApiToken to tokens and which tokens' migrations depend on (and for its templates, checks).
     "orderservice.api",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "orderservice.tokens",
     "orderservice.inventory",
     "orderservice.orders",
     "orderservice.idempotency",
@@ -195,8 +198,8 @@ REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         # Not a way in: applies the per-IP rate limit before any credential is checked.
         "orderservice.api.throttling.IpThrottleAuthentication",
-        "orderservice.api.authentication.TokenAuthentication",
-        "orderservice.api.authentication.BearerAuthentication",
+        "orderservice.tokens.authentication.TokenAuthentication",
+        "orderservice.tokens.authentication.BearerAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_PARSER_CLASSES": ["orderservice.api.parsers.JSONParser"],

@@ -480,7 +480,7 @@ PRODUCT_SET_REQUEST = OpenApiExample(
 
 
 class TokenScheme(OpenApiAuthenticationExtension):
-    target_class = "orderservice.api.authentication.TokenAuthentication"
+    target_class = "orderservice.tokens.authentication.TokenAuthentication"
     name = "Token"
 
     def get_security_definition(self, auto_schema: openapi.AutoSchema) -> dict[str, Any]:
@@ -496,7 +496,7 @@ class TokenScheme(OpenApiAuthenticationExtension):
 
 
 class BearerScheme(OpenApiAuthenticationExtension):
-    target_class = "orderservice.api.authentication.BearerAuthentication"
+    target_class = "orderservice.tokens.authentication.BearerAuthentication"
     name = "Bearer"
 
     def get_security_definition(self, auto_schema: openapi.AutoSchema) -> dict[str, Any]:

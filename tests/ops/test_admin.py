@@ -9,12 +9,12 @@ from django.contrib.auth.models import Permission, User
 from django.test import Client
 from rest_framework.test import APIClient
 
-from orderservice.api.models import ApiToken
-from orderservice.api.tokens import token_issue
 from orderservice.inventory import services as inventory_services
 from orderservice.inventory.models import Product
 from orderservice.orders import services as order_services
 from orderservice.orders.models import Order
+from orderservice.tokens.models import ApiToken
+from orderservice.tokens.services import token_issue
 from tests.factories import ProductFactory
 
 pytestmark = pytest.mark.django_db
@@ -313,12 +313,12 @@ def test_deleting_a_token_in_the_admin_revokes_it():
     token = ApiToken.objects.get(user__username="alice")
 
     # when
-    listing = admin.get("/admin/api/apitoken/")
-    deleted = admin.post(f"/admin/api/apitoken/{token.pk}/delete/", {"post": "yes"})
+    listing = admin.get("/admin/tokens/apitoken/")
+    deleted = admin.post(f"/admin/tokens/apitoken/{token.pk}/delete/", {"post": "yes"})
 
     # then
     assert token.prefix.encode() in listing.content
     assert key.encode() not in listing.content
-    assert admin.get("/admin/api/apitoken/add/").status_code == 403
+    assert admin.get("/admin/tokens/apitoken/add/").status_code == 403
     assert deleted.status_code == 302
     assert api.get("/products").status_code == 401

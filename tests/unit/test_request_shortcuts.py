@@ -10,7 +10,7 @@ from rest_framework.authentication import TokenAuthentication as DrfTokenAuthent
 from rest_framework.request import Request
 from rest_framework.test import APIRequestFactory
 
-from orderservice.api.authentication import BearerAuthentication, TokenAuthentication
+from orderservice.tokens.authentication import BearerAuthentication, TokenAuthentication
 
 factory = APIRequestFactory()
 

@@ -23,6 +23,9 @@ class ApiToken(models.Model):
     expires_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
+        # The table the model had in the api app: moving the model kept the table and its rows
+        # (tokens/migrations/0001_initial.py).
+        db_table = "api_apitoken"
         ordering = ["-created_at"]
 
     def __str__(self) -> str:
