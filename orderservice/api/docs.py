@@ -105,7 +105,7 @@ _EXAMPLE_BODIES: dict[str, dict[str, Any]] = {
     "invalid-request": openapi.INVALID_BODY.value,
     "product-out-of-stock": openapi.error_body(
         errors.OUT_OF_STOCK,
-        details={"out_of_stock": [{"product_id": "SKU-9", "requested": 5, "available": 2}]},
+        details={"out_of_stock": [{"product_id": "SKU-5", "requested": 5, "available": 2}]},
     ),
     "conflict": openapi.error_body(errors.CONFLICT, message="Order is already cancelled."),
 }

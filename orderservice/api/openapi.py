@@ -148,6 +148,8 @@ BAD_PAGE = error_example(
 )
 
 # --- headers and parameters -----------------------------------------------------------------
+# No request header carries an example or a default: Swagger UI would fill it in on "Try it
+# out", and a fixed Idempotency-Key or If-Match turns the second try into a 422 or a 412.
 
 ETAG_DESCRIPTION = (
     'The order\'s current version as a strong entity tag (`"3"`); it changes on every change. '
@@ -182,10 +184,10 @@ IF_MATCH = OpenApiParameter(
     str,
     OpenApiParameter.HEADER,
     description=(
-        "Optional optimistic concurrency: the `ETag` of the order as you last saw it. A value "
-        "that is not the current one answers 412 and changes nothing. `*` matches any version."
+        "Optional optimistic concurrency: the `ETag` of the order as you last saw it, quotes "
+        'included (`"3"`). A value that is not the current one answers 412 and changes nothing. '
+        "`*` matches any version."
     ),
-    examples=[OpenApiExample("version 3", value='"3"')],
 )
 LIMIT = OpenApiParameter(
     "limit",

@@ -51,16 +51,21 @@ PRODUCT_EXISTS = openapi.error_example(
     message="A product with this product_id already exists.",
 )
 
-# Answers are built with the body function the views answer with.
-_PRODUCT = product_body(Product(product_id="SKU-1", name="Blue mug", product_count=40))
-PRODUCT = OpenApiExample("product", value=_PRODUCT, response_only=True, status_codes=["200", "201"])
+# Answers are built with the body function the views answer with. The create example names a
+# product the demo data (`load_demo`: SKU-1 to SKU-5) lacks: "Try it out" creates it, not a 409.
+_PRODUCT = product_body(Product(product_id="SKU-1", name="Espresso beans, 1 kg", product_count=100))
+_NEW_PRODUCT = product_body(Product(product_id="SKU-6", name="Blue mug", product_count=40))
+PRODUCT = OpenApiExample("product", value=_PRODUCT, response_only=True, status_codes=["200"])
+PRODUCT_CREATED = OpenApiExample(
+    "product", value=_NEW_PRODUCT, response_only=True, status_codes=["201"]
+)
 PRODUCT_PAGE = OpenApiExample(
     "page",
     value={"results": [_PRODUCT], "next": None},
     response_only=True,
     status_codes=["200"],
 )
-PRODUCT_CREATE_REQUEST = OpenApiExample("create", value=_PRODUCT, request_only=True)
+PRODUCT_CREATE_REQUEST = OpenApiExample("create", value=_NEW_PRODUCT, request_only=True)
 PRODUCT_RESTOCK_REQUEST = OpenApiExample(
     "restock", summary="Add 25 units (safe under concurrent orders)", value={"restock": 25},
     request_only=True,
@@ -92,7 +97,7 @@ PRODUCT_CREATE = extend_schema(
             PRODUCT_EXISTS,
         ),
     },
-    examples=[PRODUCT_CREATE_REQUEST, PRODUCT],
+    examples=[PRODUCT_CREATE_REQUEST, PRODUCT_CREATED],
     extensions={
         openapi.LINKS: {
             "201": {

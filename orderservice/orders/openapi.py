@@ -2,7 +2,6 @@
 
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
-    OpenApiExample,
     OpenApiParameter,
     OpenApiResponse,
     PolymorphicProxySerializer,
@@ -95,17 +94,18 @@ ORDER_STATUS_FILTER = OpenApiParameter(
     enum=OrderStatus.values,
     description="Only orders in this status; an unknown status is 400.",
 )
+# No example: Swagger UI would send it on every "Try it out" (see api.openapi).
 IDEMPOTENCY_KEY = OpenApiParameter(
     "Idempotency-Key",
     {"type": "string", "minLength": 1, "maxLength": 255, "pattern": "^[ -~]{1,255}$"},
     OpenApiParameter.HEADER,
     description=(
-        "Optional, 1 to 255 printable ASCII characters, e.g. a UUID. The same user sending the "
-        "same key with the same body within 24 hours gets the first answer (200, or 404 out of "
-        "stock) replayed, with `Idempotent-Replayed: true`, and no second order. The same key "
-        "with another body is 422; while the first request still runs, 409."
+        "Optional, 1 to 255 printable ASCII characters: a new value for each new order, e.g. a "
+        "fresh UUID. The same user sending the same key with the same body within 24 hours gets "
+        "the first answer (200, or 404 out of stock) replayed, with `Idempotent-Replayed: true`, "
+        "and no second order. The same key with another body is 422; while the first request "
+        "still runs, 409."
     ),
-    examples=[OpenApiExample("uuid", value="5f0c7a52-8d1e-4a57-9a3b-2f6e1c0d9b47")],
 )
 IDEMPOTENT_REPLAYED = OpenApiParameter(
     "Idempotent-Replayed",

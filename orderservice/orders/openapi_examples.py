@@ -45,7 +45,7 @@ OUT_OF_STOCK_PLACE = openapi.error_example(
     errors.OUT_OF_STOCK,
     "Stock cannot fill the order (all_or_nothing, or no line fillable)",
     name="out-of-stock",
-    details={"out_of_stock": [{"product_id": "SKU-9", "requested": 5, "available": 2}]},
+    details={"out_of_stock": [{"product_id": "SKU-5", "requested": 5, "available": 2}]},
 )
 OUT_OF_STOCK_EDIT = openapi.error_example(
     errors.OUT_OF_STOCK,
@@ -79,6 +79,8 @@ CANCEL_SHIPPED_CONFLICT = openapi.error_example(
 )
 
 # --- request and response examples -----------------------------------------------------------
+# Requests name only the demo products (`load_demo`: SKU-1 to SKU-5), so Swagger's "Try it out"
+# works on the demo data; SKU-5 has 2 units there, so the partial example reports it short.
 # Answers are built with the body functions the views answer with (orders.bodies), so they
 # cannot drift from what the views send.
 
@@ -88,7 +90,7 @@ PLACE_PARTIAL_REQUEST = OpenApiExample(
     value={
         "products": [
             {"product_id": "SKU-1", "item_count": 2},
-            {"product_id": "SKU-9", "item_count": 5},
+            {"product_id": "SKU-5", "item_count": 5},
         ]
     },
     request_only=True,
@@ -99,7 +101,7 @@ PLACE_ALL_OR_NOTHING_REQUEST = OpenApiExample(
     value={
         "products": [
             {"product_id": "SKU-1", "item_count": 2},
-            {"product_id": "SKU-9", "item_count": 5},
+            {"product_id": "SKU-2", "item_count": 1},
         ],
         "fulfillment": "all_or_nothing",
     },
@@ -145,13 +147,13 @@ def _response(name: str, body: object, summary: str = "") -> OpenApiExample:
 PLACED_PARTIAL = _response(
     "partial",
     bodies.placed_body(
-        PlacedOrder(_order(), lines={"SKU-1": 2}, out_of_stock=[Shortage("SKU-9", 5, 2)])
+        PlacedOrder(_order(), lines={"SKU-1": 2}, out_of_stock=[Shortage("SKU-5", 5, 2)])
     ),
     "Placed; one line could not be filled",
 )
 PLACED_FULL = _response(
     "filled",
-    bodies.placed_body(PlacedOrder(_order(), lines={"SKU-1": 2}, out_of_stock=[])),
+    bodies.placed_body(PlacedOrder(_order(), lines={"SKU-1": 2, "SKU-2": 1}, out_of_stock=[])),
     "Placed; every line filled",
 )
 _ORDER = bodies.order_body(_order(), {"SKU-1": 2})
@@ -160,8 +162,9 @@ ORDER_PAGE = _response(
     "page",
     {
         "results": [_ORDER],
+        # The cursor the view writes after the order above: [created_at, order_id].
         "next": f"{openapi.EXAMPLE_BASE}/orders?limit=1&cursor=WyIyMDI2LTExLTI1VDEwOjAwOjAwKzAwOj"
-        "AwIl0",
+        "AwIiwgIm9yZF80ZjljMmE3ZDFlM2I1YzZhOGQwZTJmNDEiXQ",
     },
     "A page with more after it",
 )
