@@ -205,7 +205,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PARSER_CLASSES": ["orderservice.api.parsers.JSONParser"],
     "DEFAULT_RENDERER_CLASSES": ["orderservice.api.renderers.JSONRenderer"],
     "EXCEPTION_HANDLER": "orderservice.api.errors.exception_handler",
-    "DEFAULT_SCHEMA_CLASS": "orderservice.api.schema.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "orderservice.api.autoschema.AutoSchema",
     "UNAUTHENTICATED_USER": None,
     "DEFAULT_THROTTLE_CLASSES": ["orderservice.api.throttling.UserRateThrottle"],
     # "<n>/<s|m|h|d>", or "off". High by default: they stop runaway clients, not normal load
@@ -217,7 +217,7 @@ REST_FRAMEWORK = {
 }
 
 # GET /schema (OpenAPI 3) and GET /docs (Swagger UI, Redoc): public, assets served by the app
-# itself from drf-spectacular-sidecar (no CDN). See orderservice/api/schema.py and docs.py.
+# itself from drf-spectacular-sidecar (no CDN). See orderservice/api/autoschema.py and docs.py.
 SPECTACULAR_SETTINGS = {
     "TITLE": "Order service API",
     "DESCRIPTION": (
@@ -242,7 +242,7 @@ SPECTACULAR_SETTINGS = {
     },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
-        "orderservice.api.schema.postprocess_schema",
+        "orderservice.api.autoschema.postprocess_schema",
     ],
 }
 
