@@ -158,7 +158,7 @@ decision AS (
 ),
 moved AS (
     UPDATE inventory_product p
-    SET product_count = verdict.available - verdict.delta, updated_at = now()
+    SET product_count = verdict.available - verdict.delta, updated_at = %(stock_updated_at)s
     FROM verdict, decision
     WHERE decision.go AND verdict.fits AND verdict.delta <> 0
       AND p.product_id = verdict.product_id
@@ -191,6 +191,7 @@ def _exchange_in_one_statement(
         "stock_ids": list(deltas),
         "stock_deltas": list(deltas.values()),
         "stock_partial": partial,
+        "stock_updated_at": clock.now(),
     }
     sql = _EXCHANGE_CTES
     if then is not None:
@@ -243,8 +244,15 @@ def product_create(*, product_id: str, name: str, product_count: int) -> Product
 def _product_insert(*, product_id: str, name: str, product_count: int) -> Product:
     # A savepoint: when a caller's transaction is already open (the admin, a test), a duplicate id
     # must roll back only this insert, not leave the caller's transaction unusable.
+    now = clock.now()
     with transaction.atomic():
-        return Product.objects.create(product_id=product_id, name=name, product_count=product_count)
+        return Product.objects.create(
+            product_id=product_id,
+            name=name,
+            product_count=product_count,
+            created_at=now,
+            updated_at=now,
+        )
 
 
 @in_transaction
@@ -259,6 +267,7 @@ def product_update(
         product.name = name
     if product_count is not None:
         product.product_count = product_count
+    product.updated_at = clock.now()
     product.save(update_fields=["name", "product_count", "updated_at"])
     return product
 

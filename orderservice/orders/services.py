@@ -224,4 +224,5 @@ def _cancel_locked(order: Order) -> Order:
 
 def _save_new_version(order: Order) -> None:
     order.version += 1
+    order.updated_at = clock.now()
     order.save(update_fields=["status", "version", "updated_at"])
