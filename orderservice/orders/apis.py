@@ -26,7 +26,7 @@ from orderservice.api.fields import (
 from orderservice.api.http import etag_for, if_match_versions
 from orderservice.api.idempotency import idempotency_key, idempotent
 from orderservice.api.pagination import page_body, page_cursor, page_limit
-from orderservice.orders import selectors, services
+from orderservice.orders import placement, selectors, services
 from orderservice.orders.fastparse import place_body_accept
 from orderservice.orders.lines import MAX_ITEM_COUNT, MAX_LINES, merge_lines
 from orderservice.orders.models import ORDER_ID_PATTERN, Order
@@ -211,7 +211,7 @@ class OrderListApi(APIView):
         lines, partial = accepted
 
         def place() -> Response:
-            placed = services.order_place(
+            placed = placement.order_place(
                 user=authenticated_user(request), lines=lines, partial=partial
             )
             order = placed.order

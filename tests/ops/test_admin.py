@@ -15,6 +15,7 @@ from orderservice.api.tokens import token_issue
 from orderservice.common import clock
 from orderservice.inventory import services as inventory_services
 from orderservice.inventory.models import Product
+from orderservice.orders import placement
 from orderservice.orders import services as order_services
 from orderservice.orders.models import Order
 from tests.factories import ProductFactory
@@ -70,7 +71,7 @@ def spy(monkeypatch: pytest.MonkeyPatch, module: Any, name: str) -> list[dict[st
 
 
 def place(username: str, **lines: int) -> Order:
-    return order_services.order_place(
+    return placement.order_place(
         user=User.objects.get_or_create(username=username)[0], lines=lines, partial=False
     ).order
 

@@ -9,12 +9,8 @@ from orderservice.common import clock
 from orderservice.inventory.models import Product
 from orderservice.inventory.services import product_create, product_restock, product_update
 from orderservice.orders.models import Order
-from orderservice.orders.services import (
-    order_cancel,
-    order_place,
-    order_set_status,
-    order_update_lines,
-)
+from orderservice.orders.placement import order_place
+from orderservice.orders.services import order_cancel, order_set_status, order_update_lines
 from tests.factories import ProductFactory, StaffFactory, UserFactory
 
 # Real transactions: on PostgreSQL an order is placed by its autocommit statement, as in production.
