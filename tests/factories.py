@@ -53,7 +53,7 @@ def place_order(
     }[status]
     staff = StaffFactory.create()
     for step in path:
-        order = order_set_status(order_id=order.id, user=staff, status=step)
+        order = order_set_status(order_id=order.id, user=staff, status=step).order
     order.refresh_from_db()
     return order
 

@@ -326,16 +326,14 @@ class OrderDetailApi(APIView):
         data = serializer.validated_data
         if_match = if_match_versions(request)
         if "order_status" in data:
-            order = services.order_set_status(
+            # Body and ETag from the one read made under the order's lock: the same version.
+            moved = services.order_set_status(
                 order_id=order_id,
                 user=authenticated_user(request),
                 status=data["order_status"],
                 if_match=if_match,
             )
-            refreshed = selectors.order_get_for_user(
-                order_id=order.id, user=authenticated_user(request)
-            )
-            return _order_response(_order_body(refreshed, selectors.order_lines(refreshed)), order)
+            return _order_response(_order_body(moved.order, moved.lines), moved.order)
         updated = services.order_update_lines(
             order_id=order_id,
             user=authenticated_user(request),

@@ -30,6 +30,14 @@ from orderservice.orders.status import OrderStatus, edit_refusal, transition_ref
 
 
 @dataclass(frozen=True)
+class OrderState:
+    """An order and its lines as committed, read while the service held the order row."""
+
+    order: Order
+    lines: dict[str, int]
+
+
+@dataclass(frozen=True)
 class UpdatedOrder:
     order: Order
     lines: dict[str, int]
@@ -45,27 +53,30 @@ def order_cancel(
     Locks the order, then its products. Raises OrderNotFound, OrderVersionMismatch, OrderConflict.
     """
     order = _order_lock(order_id=order_id, user=user, if_match=if_match)
-    return _cancel_locked(order)
+    _cancel_locked(order)
+    return order
 
 
 @in_transaction
 def order_set_status(
     *, order_id: str, user: AbstractBaseUser, status: str, if_match: Collection[int] | None = None
-) -> Order:
+) -> OrderState:
     """Move an order along its status pipeline (staff). `cancelled` is a cancel: stock returns.
 
-    Locks the order. Raises OrderNotFound, OrderVersionMismatch, OrderConflict.
+    Returns the order and its lines as committed: one read, so an answer built from it (body and
+    ETag) describes one version. Locks the order. Raises OrderNotFound, OrderVersionMismatch,
+    OrderConflict.
     """
     order = _order_lock(order_id=order_id, user=user, if_match=if_match)
     if status == OrderStatus.CANCELLED:
-        return _cancel_locked(order)
+        return OrderState(order=order, lines=_cancel_locked(order))
     refusal = transition_refusal(order.status, status)
     if refusal:
         raise OrderConflict(refusal)
     order.status = status
     _save_new_version(order)
     metrics.on_commit(metrics.ORDERS_STATUS_CHANGES.labels(status=status).inc)
-    return order
+    return OrderState(order=order, lines=order_lines(order))
 
 
 @in_transaction
@@ -137,15 +148,17 @@ def _order_lock(
     return order
 
 
-def _cancel_locked(order: Order) -> Order:
+def _cancel_locked(order: Order) -> dict[str, int]:
+    """Cancel the locked order; returns its lines, which went back to stock."""
     refusal = transition_refusal(order.status, OrderStatus.CANCELLED)
     if refusal:
         raise OrderConflict(refusal)
-    stock_increase(order_lines(order))
+    lines = order_lines(order)
+    stock_increase(lines)
     order.status = OrderStatus.CANCELLED
     _save_new_version(order)
     metrics.on_commit(metrics.ORDERS_CANCELLED.inc)
-    return order
+    return lines
 
 
 def _save_new_version(order: Order) -> None:
