@@ -2,13 +2,16 @@
 
 from django.db import models
 
+from orderservice.common import clock
+
 
 class Product(models.Model):
     product_id = models.CharField(primary_key=True, max_length=64)
     name = models.CharField(max_length=200)
     product_count = models.BigIntegerField(default=0)
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    # Written by the services, from clock.now() like every timestamp they write.
+    created_at = models.DateTimeField(default=clock.now, editable=False)
+    updated_at = models.DateTimeField(default=clock.now, editable=False)
 
     class Meta:
         ordering = ["product_id"]

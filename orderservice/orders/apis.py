@@ -20,7 +20,7 @@ from orderservice.api.fields import (
 from orderservice.api.pagination import page_body, page_cursor, page_limit
 from orderservice.common.exceptions import InsufficientStock
 from orderservice.idempotency.http import idempotency_key, idempotent
-from orderservice.orders import openapi, selectors, services
+from orderservice.orders import openapi, placement, selectors, services
 from orderservice.orders.bodies import cancelled_body, order_body, placed_body
 from orderservice.orders.etag import etag_for, if_match_versions
 from orderservice.orders.fastparse import place_body_accept
@@ -94,7 +94,7 @@ class OrderListApi(APIView):
         lines, partial = accepted
 
         def place() -> Response:
-            placed = services.order_place(
+            placed = placement.order_place(
                 user=authenticated_user(request), lines=lines, partial=partial
             )
             order = placed.order
@@ -154,16 +154,14 @@ class OrderDetailApi(APIView):
         data = serializer.validated_data
         if_match = if_match_versions(request)
         if "order_status" in data:
-            order = services.order_set_status(
+            # Body and ETag from the one read made under the order's lock: the same version.
+            moved = services.order_set_status(
                 order_id=order_id,
                 user=authenticated_user(request),
                 status=data["order_status"],
                 if_match=if_match,
             )
-            refreshed = selectors.order_get_for_user(
-                order_id=order.id, user=authenticated_user(request)
-            )
-            return _order_response(order_body(refreshed, selectors.order_lines(refreshed)), order)
+            return _order_response(order_body(moved.order, moved.lines), moved.order)
         updated = services.order_update_lines(
             order_id=order_id,
             user=authenticated_user(request),

@@ -3,7 +3,7 @@
 from typing import Any
 
 from orderservice.orders.models import Order
-from orderservice.orders.services import PlacedOrder
+from orderservice.orders.placement import PlacedOrder
 
 
 def order_body(order: Order, lines: dict[str, int]) -> dict[str, Any]:

@@ -8,7 +8,7 @@ from orderservice.api import errors, openapi
 from orderservice.inventory.exceptions import Shortage
 from orderservice.orders import bodies
 from orderservice.orders.models import Order
-from orderservice.orders.services import PlacedOrder
+from orderservice.orders.placement import PlacedOrder
 from orderservice.orders.status import OrderStatus
 
 # --- error examples --------------------------------------------------------------------------
