@@ -111,7 +111,7 @@ def load_orders(plan: list[tuple[int, list[str]]], users: list[SeedUser]) -> lis
 def load_users(count: int) -> list[SeedUser]:
     from django.contrib.auth import get_user_model
 
-    from orderservice.api.tokens import token_issue
+    from orderservice.tokens.services import token_issue
 
     users = []
     for i in range(count):

@@ -46,9 +46,12 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "rest_framework",
     "django_prometheus",
+    # The shared HTTP edge: no models now, but installed for its migrations, which moved
+    # ApiToken to tokens and which tokens' migrations depend on (and for its templates, checks).
     "orderservice.api",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "orderservice.tokens",
     "orderservice.inventory",
     "orderservice.orders",
     "orderservice.idempotency",
@@ -207,14 +210,14 @@ REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         # Not a way in: applies the per-IP rate limit before any credential is checked.
         "orderservice.api.throttling.IpThrottleAuthentication",
-        "orderservice.api.authentication.TokenAuthentication",
-        "orderservice.api.authentication.BearerAuthentication",
+        "orderservice.tokens.authentication.TokenAuthentication",
+        "orderservice.tokens.authentication.BearerAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_PARSER_CLASSES": ["orderservice.api.parsers.JSONParser"],
     "DEFAULT_RENDERER_CLASSES": ["orderservice.api.renderers.JSONRenderer"],
     "EXCEPTION_HANDLER": "orderservice.api.errors.exception_handler",
-    "DEFAULT_SCHEMA_CLASS": "orderservice.api.schema.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "orderservice.api.autoschema.AutoSchema",
     "UNAUTHENTICATED_USER": None,
     "DEFAULT_THROTTLE_CLASSES": ["orderservice.api.throttling.UserRateThrottle"],
     # "<n>/<s|m|h|d>", or "off". High by default: they stop runaway clients, not normal load
@@ -226,7 +229,7 @@ REST_FRAMEWORK = {
 }
 
 # GET /schema (OpenAPI 3) and GET /docs (Swagger UI, Redoc): public, assets served by the app
-# itself from drf-spectacular-sidecar (no CDN). See orderservice/api/schema.py and docs.py.
+# itself from drf-spectacular-sidecar (no CDN). See orderservice/api/autoschema.py and docs.py.
 SPECTACULAR_SETTINGS = {
     "TITLE": "Order service API",
     "DESCRIPTION": (
@@ -251,7 +254,7 @@ SPECTACULAR_SETTINGS = {
     },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
-        "orderservice.api.schema.postprocess_schema",
+        "orderservice.api.autoschema.postprocess_schema",
     ],
 }
 

@@ -9,7 +9,8 @@ from django.contrib.auth.models import AbstractBaseUser, User
 
 from orderservice.inventory.models import MovementReason, Product, StockMovement
 from orderservice.orders.models import Order
-from orderservice.orders.services import order_place, order_set_status
+from orderservice.orders.placement import order_place
+from orderservice.orders.services import order_set_status
 
 
 class UserFactory(factory.django.DjangoModelFactory[User]):
@@ -66,7 +67,7 @@ def place_order(
     }[status]
     staff = StaffFactory.create()
     for step in path:
-        order = order_set_status(order_id=order.id, user=staff, status=step)
+        order = order_set_status(order_id=order.id, user=staff, status=step).order
     order.refresh_from_db()
     return order
 

@@ -34,11 +34,11 @@ import requests
 from django.db import connection
 from django.db.models import Sum
 
-from orderservice.api.tokens import token_issue
 from orderservice.inventory import services as inventory_services
 from orderservice.inventory.models import Product
 from orderservice.orders.models import OrderItem
 from orderservice.orders.status import OrderStatus
+from orderservice.tokens.services import token_issue
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 GUNICORN = Path(sys.executable).parent / "gunicorn"

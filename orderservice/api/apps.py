@@ -4,4 +4,4 @@ from django.apps import AppConfig
 class ApiConfig(AppConfig):
     name = "orderservice.api"
     label = "api"
-    verbose_name = "API access"
+    verbose_name = "HTTP API"

@@ -28,7 +28,7 @@ from drf_spectacular.renderers import (
 )
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
-from orderservice.api import errors, schema
+from orderservice.api import errors, openapi
 
 ASSETS_DIR = Path(drf_spectacular_sidecar.__file__).parent / "static" / "drf_spectacular_sidecar"
 ASSETS_MAX_AGE = 24 * 60 * 60
@@ -102,9 +102,12 @@ FIXES: dict[str, str] = {
 
 # A representative body per kind where the plain one says too little.
 _EXAMPLE_BODIES: dict[str, dict[str, Any]] = {
-    "invalid-request": schema.INVALID_BODY.value,
-    "product-out-of-stock": schema.OUT_OF_STOCK_PLACE.value,
-    "conflict": schema.CANCEL_CONFLICT.value,
+    "invalid-request": openapi.INVALID_BODY.value,
+    "product-out-of-stock": openapi.error_body(
+        errors.OUT_OF_STOCK,
+        details={"out_of_stock": [{"product_id": "SKU-5", "requested": 5, "available": 2}]},
+    ),
+    "conflict": openapi.error_body(errors.CONFLICT, message="Order is already cancelled."),
 }
 
 _CODE_SPAN = re.compile(r"`([^`]+)`")
@@ -127,7 +130,7 @@ def error_docs(request: HttpRequest) -> HttpResponse:
             "cause": _inline_markup(kind.cause),
             "fix": _inline_markup(FIXES[kind.slug]) if kind.slug in FIXES else "",
             "example": json.dumps(
-                _EXAMPLE_BODIES.get(kind.slug) or schema.error_body(kind), indent=2
+                _EXAMPLE_BODIES.get(kind.slug) or openapi.error_body(kind), indent=2
             ),
         }
         for kind in errors.CATALOGUE

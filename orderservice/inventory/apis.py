@@ -3,14 +3,12 @@
 import re
 from typing import Any
 
-from drf_spectacular.utils import extend_schema, extend_schema_serializer
 from rest_framework import serializers
 from rest_framework.permissions import IsAdminUser
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from orderservice.api import errors, schema
 from orderservice.api.fields import (
     ProductIdField,
     StrictCharField,
@@ -19,30 +17,10 @@ from orderservice.api.fields import (
 )
 from orderservice.api.pagination import page_body, page_cursor, page_limit
 from orderservice.common.ids import PRODUCT_ID_REGEX
-from orderservice.inventory import selectors, services
-from orderservice.inventory.models import Product
+from orderservice.inventory import openapi, selectors, services
+from orderservice.inventory.bodies import product_body
 
 MAX_STOCK = 1_000_000_000
-
-
-@extend_schema_serializer(component_name="Product")
-class ProductOutputSerializer(serializers.Serializer):
-    product_id = serializers.CharField()
-    name = serializers.CharField()
-    product_count = serializers.IntegerField(min_value=0)
-
-
-class ProductPageSerializer(serializers.Serializer):
-    results = ProductOutputSerializer(many=True)
-    next = serializers.URLField(allow_null=True, help_text="The next page, or null.")
-
-
-def _product_body(product: Product) -> dict[str, object]:
-    return {
-        "product_id": product.product_id,
-        "name": product.name,
-        "product_count": product.product_count,
-    }
 
 
 def _staff_writes(view: APIView) -> list[Any]:
@@ -64,13 +42,7 @@ class ProductListApi(APIView):
     def get_permissions(self) -> list[Any]:
         return [*super().get_permissions(), *_staff_writes(self)]
 
-    @extend_schema(
-        operation_id="product_list",
-        summary="List products and their stock",
-        parameters=[schema.LIMIT, schema.CURSOR],
-        responses={200: ProductPageSerializer, **schema.error_responses(schema.BAD_PAGE)},
-        examples=[schema.PRODUCT_PAGE],
-    )
+    @openapi.PRODUCT_LIST
     def get(self, request: Request) -> Response:
         limit = page_limit(request)
         cursor = page_cursor(request)
@@ -79,31 +51,16 @@ class ProductListApi(APIView):
         page = products[:limit]
         position = [page[-1].product_id] if page else []
         return Response(
-            page_body(request, [_product_body(p) for p in page], len(products), limit, position)
+            page_body(request, [product_body(p) for p in page], len(products), limit, position)
         )
 
-    @extend_schema(
-        operation_id="product_create",
-        summary="Create a product (staff)",
-        request=InputSerializer,
-        parameters=[schema.location_header(201, "product")],
-        responses={
-            201: ProductOutputSerializer,
-            **schema.error_responses(
-                schema.INVALID_BODY,
-                schema.MALFORMED_JSON,
-                errors.PERMISSION_DENIED,
-                schema.PRODUCT_EXISTS,
-            ),
-        },
-        examples=[schema.PRODUCT_CREATE_REQUEST, schema.PRODUCT],
-    )
+    @openapi.PRODUCT_CREATE
     def post(self, request: Request) -> Response:
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         product = services.product_create(**serializer.validated_data)
         return Response(
-            _product_body(product),
+            product_body(product),
             status=201,
             headers={"Location": f"/products/{product.product_id}"},
         )
@@ -129,40 +86,12 @@ class ProductDetailApi(APIView):
     def get_permissions(self) -> list[Any]:
         return [*super().get_permissions(), *_staff_writes(self)]
 
-    @extend_schema(
-        operation_id="product_get",
-        summary="View a product",
-        parameters=[schema.PRODUCT_ID],
-        responses={
-            200: ProductOutputSerializer,
-            **schema.error_responses(schema.BAD_PRODUCT_ID, errors.PRODUCT_NOT_FOUND),
-        },
-        examples=[schema.PRODUCT],
-    )
+    @openapi.PRODUCT_GET
     def get(self, request: Request, product_id: str) -> Response:
         _check_product_id(product_id)
-        return Response(_product_body(selectors.product_get(product_id=product_id)))
+        return Response(product_body(selectors.product_get(product_id=product_id)))
 
-    @extend_schema(
-        operation_id="product_edit",
-        summary="Set a product's name or stock, or restock it (staff)",
-        description=(
-            "`name` and/or `product_count` set the values; `restock` (alone) adds units, safely "
-            "under concurrent orders."
-        ),
-        request=InputSerializer,
-        parameters=[schema.PRODUCT_ID],
-        responses={
-            200: ProductOutputSerializer,
-            **schema.error_responses(
-                schema.INVALID_BODY,
-                schema.BAD_PRODUCT_ID,
-                errors.PERMISSION_DENIED,
-                errors.PRODUCT_NOT_FOUND,
-            ),
-        },
-        examples=[schema.PRODUCT_RESTOCK_REQUEST, schema.PRODUCT_SET_REQUEST, schema.PRODUCT],
-    )
+    @openapi.PRODUCT_EDIT
     def patch(self, request: Request, product_id: str) -> Response:
         _check_product_id(product_id)
         serializer = self.InputSerializer(data=request.data)
@@ -172,7 +101,7 @@ class ProductDetailApi(APIView):
             product = services.product_restock(product_id=product_id, amount=data["restock"])
         else:
             product = services.product_update(product_id=product_id, **data)
-        return Response(_product_body(product))
+        return Response(product_body(product))
 
 
 def _check_product_id(product_id: str) -> None:

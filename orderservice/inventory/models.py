@@ -25,8 +25,9 @@ class Product(models.Model):
     low_stock_threshold = models.BigIntegerField(default=default_low_stock_threshold)
     # Units customers asked for and did not get (SPEC §11); counted by the order side.
     unfilled_units = models.BigIntegerField(default=0)
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    # Written by the services, from clock.now() like every timestamp they write.
+    created_at = models.DateTimeField(default=clock.now, editable=False)
+    updated_at = models.DateTimeField(default=clock.now, editable=False)
 
     class Meta:
         ordering = ["product_id"]

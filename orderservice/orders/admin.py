@@ -113,7 +113,8 @@ class OrderAdmin(ServiceWritesAdmin):
             setattr(request, _FAILED, True)
             self.message_user(request, str(exc) or "Order not found.", messages.ERROR)
             return
-        obj.status, obj.version, obj.updated_at = saved.status, saved.version, saved.updated_at
+        order = saved.order
+        obj.status, obj.version, obj.updated_at = order.status, order.version, order.updated_at
 
     def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
         # Items are read-only here: commit=False writes nothing, it only notes "no change" for

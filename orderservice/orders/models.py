@@ -5,6 +5,7 @@ import secrets
 from django.conf import settings
 from django.db import models
 
+from orderservice.common import clock
 from orderservice.orders.status import OrderStatus
 
 ORDER_ID_PREFIX = "ord_"
@@ -26,8 +27,9 @@ class Order(models.Model):
     )
     # Bumped on every change; it is the order's ETag.
     version = models.PositiveIntegerField(default=1)
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    # Written by the services, from clock.now() like every timestamp they write.
+    created_at = models.DateTimeField(default=clock.now, editable=False)
+    updated_at = models.DateTimeField(default=clock.now, editable=False)
 
     class Meta:
         ordering = ["-created_at", "-id"]

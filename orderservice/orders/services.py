@@ -1,4 +1,6 @@
-"""Every write to orders. Each service owns its transaction and moves stock inside it.
+"""Every change to a placed order. Each service owns its transaction and moves stock inside it.
+
+Placing an order is placement.py.
 
 Lock order, everywhere: the order row first (when there is one), then products in product_id
 order (inventory.locks). Status and If-Match are checked while the order row is held, so two
@@ -11,15 +13,10 @@ from dataclasses import dataclass
 from django.contrib.auth.models import AbstractBaseUser
 
 from orderservice.common import clock, metrics
-from orderservice.common.db import in_single_statement, in_transaction
-from orderservice.inventory.exceptions import OutOfStock, Shortage, UnknownProducts
+from orderservice.common.db import in_transaction
+from orderservice.inventory.exceptions import UnknownProducts
 from orderservice.inventory.selectors import product_ids_unknown
-from orderservice.inventory.services import (
-    StockFollowUp,
-    stock_decrease,
-    stock_exchange,
-    stock_increase,
-)
+from orderservice.inventory.services import stock_exchange, stock_increase
 from orderservice.orders.exceptions import (
     EmptyOrder,
     OrderConflict,
@@ -33,10 +30,11 @@ from orderservice.orders.status import OrderStatus, edit_refusal, transition_ref
 
 
 @dataclass(frozen=True)
-class PlacedOrder:
+class OrderState:
+    """An order and its lines as committed, read while the service held the order row."""
+
     order: Order
     lines: dict[str, int]
-    out_of_stock: list[Shortage]
 
 
 @dataclass(frozen=True)
@@ -44,70 +42,6 @@ class UpdatedOrder:
     order: Order
     lines: dict[str, int]
     changes: list[LineChange]
-
-
-@metrics.timed(metrics.ORDERS_PLACE_SECONDS)
-@in_single_statement
-def order_place(*, user: AbstractBaseUser, lines: dict[str, int], partial: bool) -> PlacedOrder:
-    """Take stock for `lines` (already merged) and store the order, atomically.
-
-    On PostgreSQL the stock, the order and its lines are written by one statement (no BEGIN or
-    COMMIT round trips, and the product locks are held only while it runs); elsewhere in one
-    transaction. Locks the products. Raises UnknownProducts or OutOfStock, having stored nothing.
-    """
-    now = clock.now()
-    order = Order(user_id=user.pk, status=OrderStatus.PLACED, created_at=now, updated_at=now)
-    try:
-        decrease = stock_decrease(lines, partial=partial, then=_order_insert(order))
-    except OutOfStock as exc:
-        metrics.ORDERS_OUT_OF_STOCK_LINES.inc(len(exc.shortages))  # final: not retried
-        raise
-    metrics.on_commit(
-        lambda: metrics.order_placed(
-            filled_lines=len(decrease.taken), out_of_stock_lines=len(decrease.shortages)
-        )
-    )
-    return PlacedOrder(order=order, lines=decrease.taken, out_of_stock=decrease.shortages)
-
-
-# The order and its lines, written with the stock (inventory's `taken` lists the lines taken, in
-# request order; empty when nothing is taken, and then nothing is written). The lines get ids in
-# request order, which is the order GET lists them in.
-_ORDER_INSERT_CTES = """
-new_order AS (
-    INSERT INTO orders_order (id, user_id, status, version, created_at, updated_at)
-    SELECT %(order_id)s, %(order_user_id)s, %(order_status)s, %(order_version)s,
-           %(order_now)s, %(order_now)s
-    WHERE EXISTS (SELECT 1 FROM taken)
-),
-new_order_items AS (
-    INSERT INTO orders_orderitem (order_id, product_id, item_count)
-    SELECT %(order_id)s, taken.product_id, taken.item_count
-    FROM taken
-    ORDER BY taken.ord
-)
-"""
-
-
-def _order_insert(order: Order) -> StockFollowUp:
-    def apply(taken: dict[str, int]) -> None:
-        order.save(force_insert=True)
-        OrderItem.objects.bulk_create(
-            OrderItem(order=order, product_id=product_id, item_count=count)
-            for product_id, count in taken.items()
-        )
-
-    return StockFollowUp(
-        sql=_ORDER_INSERT_CTES,
-        params={
-            "order_id": order.id,
-            "order_user_id": order.user_id,
-            "order_status": order.status,
-            "order_version": order.version,
-            "order_now": order.created_at,
-        },
-        apply=apply,
-    )
 
 
 @in_transaction
@@ -119,27 +53,30 @@ def order_cancel(
     Locks the order, then its products. Raises OrderNotFound, OrderVersionMismatch, OrderConflict.
     """
     order = _order_lock(order_id=order_id, user=user, if_match=if_match)
-    return _cancel_locked(order)
+    _cancel_locked(order)
+    return order
 
 
 @in_transaction
 def order_set_status(
     *, order_id: str, user: AbstractBaseUser, status: str, if_match: Collection[int] | None = None
-) -> Order:
+) -> OrderState:
     """Move an order along its status pipeline (staff). `cancelled` is a cancel: stock returns.
 
-    Locks the order. Raises OrderNotFound, OrderVersionMismatch, OrderConflict.
+    Returns the order and its lines as committed: one read, so an answer built from it (body and
+    ETag) describes one version. Locks the order. Raises OrderNotFound, OrderVersionMismatch,
+    OrderConflict.
     """
     order = _order_lock(order_id=order_id, user=user, if_match=if_match)
     if status == OrderStatus.CANCELLED:
-        return _cancel_locked(order)
+        return OrderState(order=order, lines=_cancel_locked(order))
     refusal = transition_refusal(order.status, status)
     if refusal:
         raise OrderConflict(refusal)
     order.status = status
     _save_new_version(order)
     metrics.on_commit(metrics.ORDERS_STATUS_CHANGES.labels(status=status).inc)
-    return order
+    return OrderState(order=order, lines=order_lines(order))
 
 
 @in_transaction
@@ -211,17 +148,20 @@ def _order_lock(
     return order
 
 
-def _cancel_locked(order: Order) -> Order:
+def _cancel_locked(order: Order) -> dict[str, int]:
+    """Cancel the locked order; returns its lines, which went back to stock."""
     refusal = transition_refusal(order.status, OrderStatus.CANCELLED)
     if refusal:
         raise OrderConflict(refusal)
-    stock_increase(order_lines(order))
+    lines = order_lines(order)
+    stock_increase(lines)
     order.status = OrderStatus.CANCELLED
     _save_new_version(order)
     metrics.on_commit(metrics.ORDERS_CANCELLED.inc)
-    return order
+    return lines
 
 
 def _save_new_version(order: Order) -> None:
     order.version += 1
+    order.updated_at = clock.now()
     order.save(update_fields=["status", "version", "updated_at"])

@@ -7,9 +7,9 @@ import pytest
 from django.contrib.auth import get_user_model
 from rest_framework.test import APIClient
 
-from orderservice.api.tokens import token_issue
 from orderservice.inventory.models import Product
 from orderservice.orders.models import Order
+from orderservice.tokens.services import token_issue
 from tests.api.support import FORBIDDEN, UNAUTHENTICATED, assert_error, json_body
 from tests.factories import ProductFactory, UserFactory, place_order, stock
 

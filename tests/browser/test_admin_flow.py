@@ -21,7 +21,7 @@ from django.contrib.admin.utils import quote
 from django.contrib.auth.hashers import PBKDF2PasswordHasher
 from django.contrib.auth.models import Permission, User
 
-from orderservice.orders import services as order_services
+from orderservice.orders.placement import order_place
 from tests.live import REPO_ROOT, api_session, products_create, user_token
 
 pytestmark = pytest.mark.postgres
@@ -101,7 +101,7 @@ def test_operator_restocks_and_ships_in_the_admin(live_server_factory, static_ro
     products_create({"SKU-1": 5})
     customer_token = user_token("alice")
     customer = User.objects.get(username="alice")
-    order = order_services.order_place(user=customer, lines={"SKU-1": 2}, partial=False).order
+    order = order_place(user=customer, lines={"SKU-1": 2}, partial=False).order
     _operator()
     server = live_server_factory(workers=2, env={"STATIC_ROOT": str(static_root)})
     with chromium() as page:

@@ -21,14 +21,9 @@ from orderservice.inventory.models import Product
 from orderservice.inventory.services import product_restock
 from orderservice.orders.exceptions import OrderConflict, OrderVersionMismatch
 from orderservice.orders.models import Order
+from orderservice.orders.placement import PlacedOrder, order_place
 from orderservice.orders.selectors import order_lines
-from orderservice.orders.services import (
-    PlacedOrder,
-    order_cancel,
-    order_place,
-    order_set_status,
-    order_update_lines,
-)
+from orderservice.orders.services import order_cancel, order_set_status, order_update_lines
 from orderservice.orders.status import OrderStatus
 from tests.live import StockLedger, deadlocks_detected, products_create, run_concurrently
 

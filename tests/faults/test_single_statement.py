@@ -11,7 +11,7 @@ from django.db import connection
 from orderservice.common.exceptions import DatabaseUnavailable
 from orderservice.inventory.models import Product
 from orderservice.orders.models import Order
-from orderservice.orders.services import order_place
+from orderservice.orders.placement import order_place
 from tests.factories import ProductFactory, UserFactory
 
 pytestmark = [

@@ -1,6 +1,7 @@
 """The Django admin: stock changes and status changes go through the services, with their rules."""
 
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -10,12 +11,14 @@ from django.contrib.auth.models import Permission, User
 from django.test import Client
 from rest_framework.test import APIClient
 
-from orderservice.api.models import ApiToken
-from orderservice.api.tokens import token_issue
+from orderservice.common import clock
 from orderservice.inventory import services as inventory_services
 from orderservice.inventory.models import Product
+from orderservice.orders import placement
 from orderservice.orders import services as order_services
 from orderservice.orders.models import Order
+from orderservice.tokens.models import ApiToken
+from orderservice.tokens.services import token_issue
 from tests.factories import ProductFactory
 
 pytestmark = pytest.mark.django_db
@@ -69,7 +72,7 @@ def spy(monkeypatch: pytest.MonkeyPatch, module: Any, name: str) -> list[dict[st
 
 
 def place(username: str, **lines: int) -> Order:
-    return order_services.order_place(
+    return placement.order_place(
         user=User.objects.get_or_create(username=username)[0], lines=lines, partial=False
     ).order
 
@@ -183,6 +186,31 @@ def test_add_product_goes_through_product_create_and_validates_the_id(operator, 
         }
     ]
     assert Product.objects.get(product_id="SKU-9").product_count == 9
+
+
+def test_adding_renaming_and_restocking_in_the_admin_stamp_the_clock_time(operator, monkeypatch):
+    # given: the service clock at a fixed time, to the microsecond
+    moment = datetime(2031, 3, 1, 12, 34, 56, 123456, tzinfo=UTC)
+    monkeypatch.setattr(clock, "now", lambda: moment)
+
+    # when: added; then renamed, then restocked, each a minute later
+    added = operator.post(
+        "/admin/inventory/product/add/", {"product_id": "SKU-9", "name": "Nine", "product_count": 9}
+    )
+    stamps = [Product.objects.get(product_id="SKU-9").updated_at]
+    for minutes, change in ((1, {"name": "Nine!"}), (2, {"restock": 1})):
+        monkeypatch.setattr(clock, "now", lambda m=minutes: moment + timedelta(minutes=m))
+        page = operator.get("/admin/inventory/product/SKU-9/change/")
+        response = operator.post(
+            "/admin/inventory/product/SKU-9/change/", form_data(page, **change)
+        )
+        assert response.status_code == 302, response.content[:2000]
+        stamps.append(Product.objects.get(product_id="SKU-9").updated_at)
+
+    # then
+    assert added.status_code == 302
+    assert Product.objects.get(product_id="SKU-9").created_at == moment
+    assert stamps == [moment + timedelta(minutes=m) for m in range(3)]
 
 
 def test_products_cannot_be_deleted_in_the_admin(operator):
@@ -332,12 +360,12 @@ def test_deleting_a_token_in_the_admin_revokes_it():
     token = ApiToken.objects.get(user__username="alice")
 
     # when
-    listing = admin.get("/admin/api/apitoken/")
-    deleted = admin.post(f"/admin/api/apitoken/{token.pk}/delete/", {"post": "yes"})
+    listing = admin.get("/admin/tokens/apitoken/")
+    deleted = admin.post(f"/admin/tokens/apitoken/{token.pk}/delete/", {"post": "yes"})
 
     # then
     assert token.prefix.encode() in listing.content
     assert key.encode() not in listing.content
-    assert admin.get("/admin/api/apitoken/add/").status_code == 403
+    assert admin.get("/admin/tokens/apitoken/add/").status_code == 403
     assert deleted.status_code == 302
     assert api.get("/products").status_code == 401

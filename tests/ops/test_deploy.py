@@ -48,6 +48,17 @@ def test_secret_key_is_required_when_not_debugging():
     assert "SECRET_KEY must be set when DEBUG is off." in result.stderr
 
 
+def test_a_command_without_settings_says_what_to_set_in_one_line():
+    result = _run(["manage.py", "issue_token", "someone"])
+
+    assert result.returncode == 2
+    assert result.stdout == ""
+    assert result.stderr.splitlines() == [
+        "manage.py: SECRET_KEY must be set when DEBUG is off. "
+        "For a local try: DEBUG=1 python manage.py issue_token someone"
+    ]
+
+
 def test_debug_is_off_unless_asked():
     code = "from django.conf import settings; print(settings.DEBUG)"
     shell = ["manage.py", "shell", "-v", "0", "-c", code]

@@ -8,7 +8,7 @@ from prometheus_client import REGISTRY
 from rest_framework.test import APIClient
 
 from orderservice.common.exceptions import DatabaseUnavailable
-from orderservice.orders import services
+from orderservice.orders import placement
 from tests.factories import ProductFactory
 
 # Counters move on commit, so the tests commit for real.
@@ -183,7 +183,7 @@ def test_503_is_counted(client_user, monkeypatch):
     def unavailable(**kwargs: object) -> None:
         raise DatabaseUnavailable(wait=2)
 
-    monkeypatch.setattr(services, "order_place", unavailable)
+    monkeypatch.setattr(placement, "order_place", unavailable)
     moved = counting("orders_unavailable_total", "orders_placed_total")
 
     # when

@@ -7,8 +7,8 @@ import pytest
 from django.core.management import CommandError, call_command
 from rest_framework.test import APIClient
 
-from orderservice.api.models import ApiToken
 from orderservice.common import clock
+from orderservice.tokens.models import ApiToken
 
 pytestmark = pytest.mark.django_db
 

@@ -39,12 +39,8 @@ from orderservice.orders.exceptions import (
     OrderVersionMismatch,
 )
 from orderservice.orders.models import Order, OrderItem
-from orderservice.orders.services import (
-    order_cancel,
-    order_place,
-    order_set_status,
-    order_update_lines,
-)
+from orderservice.orders.placement import order_place
+from orderservice.orders.services import order_cancel, order_set_status, order_update_lines
 from tests.live import held_by_orders
 
 NAMES = ["A", "B", "C"]  # product names; each example prefixes them to make fresh ids

@@ -27,11 +27,11 @@ from django.core.wsgi import get_wsgi_application
 from django.db import close_old_connections
 from hypothesis import strategies as st
 
-from orderservice.api.tokens import token_issue
 from orderservice.common.ids import PRODUCT_ID_REGEX
 from orderservice.idempotency.models import IdempotencyKey
 from orderservice.inventory.models import Product
 from orderservice.orders.models import Order
+from orderservice.tokens.services import token_issue
 from tests.live import products_create
 from tests.schema.support import EXCLUDED_CHECKS, HYPOTHESIS_SETTINGS, STOCK
 

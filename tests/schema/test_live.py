@@ -12,7 +12,7 @@ import pytest
 import schemathesis
 from schemathesis.core.result import Ok
 
-from orderservice.api.tokens import token_issue
+from orderservice.tokens.services import token_issue
 from tests.live import LiveServer, products_create
 from tests.schema.support import EXCLUDED_CHECKS, HYPOTHESIS_SETTINGS, STOCK
 

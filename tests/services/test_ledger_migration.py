@@ -11,8 +11,8 @@ from django.test import override_settings
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-BEFORE = [("inventory", "0002_product_price_stock_ledger")]
-AFTER = [("inventory", "0003_initial_movements")]
+BEFORE = [("inventory", "0003_product_price_stock_ledger")]
+AFTER = [("inventory", "0004_initial_movements")]
 
 
 def _migrate(targets: list[tuple[str, str]]) -> Any:
@@ -81,7 +81,9 @@ def test_migrating_back_removes_the_opening_balances_only(before_the_ledger: Any
 @override_settings(LOW_STOCK_THRESHOLD=7)
 def test_existing_products_get_price_0_and_the_threshold_setting(before_the_ledger: Any) -> None:
     # given: a product from before prices and thresholds
-    Product = _migrate([("inventory", "0001_initial")]).get_model("inventory", "Product")
+    Product = _migrate([("inventory", "0002_timestamps_from_clock")]).get_model(
+        "inventory", "Product"
+    )
     Product.objects.create(product_id="A", name="Kettle", product_count=3)
 
     # when

@@ -1,4 +1,4 @@
-"""orders.services.order_place: stock taken and order stored in one transaction, or neither."""
+"""orders.placement.order_place: stock taken and order stored in one transaction, or neither."""
 
 import re
 
@@ -6,7 +6,7 @@ import pytest
 
 from orderservice.inventory.exceptions import OutOfStock, Shortage, UnknownProducts
 from orderservice.orders.models import Order, OrderItem
-from orderservice.orders.services import order_place
+from orderservice.orders.placement import order_place
 from tests.factories import ProductFactory, UserFactory, stock
 
 pytestmark = pytest.mark.django_db

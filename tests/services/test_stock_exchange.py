@@ -5,12 +5,8 @@ from collections.abc import Callable
 import pytest
 
 from orderservice.inventory.exceptions import OutOfStock, Shortage, UnknownProducts
-from orderservice.inventory.services import (
-    StockDecrease,
-    stock_decrease,
-    stock_exchange,
-    stock_increase,
-)
+from orderservice.inventory.services import stock_decrease, stock_exchange, stock_increase
+from orderservice.inventory.stock_sql import StockDecrease
 from tests.factories import ProductFactory, stock
 
 pytestmark = pytest.mark.django_db

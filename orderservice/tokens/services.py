@@ -6,8 +6,8 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
 
-from orderservice.api.models import ApiToken, token_hash
 from orderservice.common import clock
+from orderservice.tokens.models import ApiToken, token_hash
 
 
 def token_issue(*, username: str, staff: bool = False, expires_at: datetime | None = None) -> str:

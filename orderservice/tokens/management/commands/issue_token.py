@@ -5,8 +5,8 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from orderservice.api.tokens import token_issue
 from orderservice.common import clock
+from orderservice.tokens.services import token_issue
 
 
 class Command(BaseCommand):

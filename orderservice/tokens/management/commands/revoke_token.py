@@ -4,7 +4,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from orderservice.api.tokens import token_revoke
+from orderservice.tokens.services import token_revoke
 
 
 class Command(BaseCommand):

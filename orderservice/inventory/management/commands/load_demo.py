@@ -4,9 +4,9 @@ from typing import Any
 
 from django.core.management.base import BaseCommand
 
-from orderservice.api.tokens import token_issue
 from orderservice.inventory import selectors, services
 from orderservice.inventory.exceptions import ProductNotFound
+from orderservice.tokens.services import token_issue
 
 DEMO_PRODUCTS = [
     ("SKU-1", "Espresso beans, 1 kg", 100),

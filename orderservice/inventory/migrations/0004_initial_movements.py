@@ -43,7 +43,7 @@ def remove_opening_balances(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ("inventory", "0002_product_price_stock_ledger"),
+        ("inventory", "0003_product_price_stock_ledger"),
     ]
 
     operations = [

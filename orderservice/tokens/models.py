@@ -6,6 +6,8 @@ import secrets
 from django.conf import settings
 from django.db import models
 
+from orderservice.common import clock
+
 
 def token_hash(key: str) -> str:
     # Keys are 256 random bits, so a fast hash is enough: there is nothing to brute-force.
@@ -19,10 +21,13 @@ class ApiToken(models.Model):
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens"
     )
-    created_at = models.DateTimeField(auto_now_add=True)
+    created_at = models.DateTimeField(default=clock.now, editable=False)
     expires_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
+        # The table the model had in the api app: moving the model kept the table and its rows
+        # (tokens/migrations/0001_initial.py).
+        db_table = "api_apitoken"
         ordering = ["-created_at"]
 
     def __str__(self) -> str:

@@ -1,0 +1,260 @@
+"""The OpenAPI description of the order endpoints: the operations the views apply, their parts."""
+
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    PolymorphicProxySerializer,
+    extend_schema,
+)
+from rest_framework import serializers
+
+from orderservice.api import errors, openapi
+from orderservice.orders import openapi_examples as example
+from orderservice.orders.models import ORDER_ID_PATTERN
+from orderservice.orders.status import OrderStatus
+
+# --- response bodies (the views build them as plain dicts: orders.bodies) -------------------
+
+
+class OrderLineSerializer(serializers.Serializer):
+    product_id = serializers.CharField()
+    item_count = serializers.IntegerField(min_value=1)
+
+
+class PlacedLineSerializer(serializers.Serializer):
+    product_id = serializers.CharField()
+    product_count = serializers.IntegerField(min_value=1, help_text="Same as item_count.")
+    item_count = serializers.IntegerField(min_value=1)
+
+
+class ShortageSerializer(serializers.Serializer):
+    product_id = serializers.CharField()
+    requested = serializers.IntegerField(min_value=1)
+    available = serializers.IntegerField(min_value=0)
+
+
+class LineChangeSerializer(serializers.Serializer):
+    def get_fields(self) -> dict[str, serializers.Field]:
+        return {  # "from" is a Python keyword: no class attribute can carry it
+            "product_id": serializers.CharField(),
+            "from": serializers.IntegerField(min_value=0),
+            "to": serializers.IntegerField(min_value=0),
+        }
+
+
+class OrderSerializer(serializers.Serializer):
+    order_id = serializers.CharField()
+    order_status = serializers.ChoiceField(choices=OrderStatus.values)
+    products = OrderLineSerializer(many=True)
+    created_at = serializers.DateTimeField()
+    updated_at = serializers.DateTimeField()
+
+
+class OrderPageSerializer(serializers.Serializer):
+    results = OrderSerializer(many=True)
+    next = serializers.URLField(allow_null=True, help_text="The next page, or null.")
+
+
+class OrderPlacedSerializer(serializers.Serializer):
+    message = openapi.constant_field("Success! Order placed")
+    order_id = serializers.CharField()
+    order_status = serializers.ChoiceField(choices=OrderStatus.values)
+    products = PlacedLineSerializer(many=True, help_text="What was ordered.")
+    out_of_stock = ShortageSerializer(many=True, help_text="Lines not filled; [] when all were.")
+
+
+class OrderUpdatedSerializer(serializers.Serializer):
+    message = openapi.constant_field("Order successfully updated")
+    order_id = serializers.CharField()
+    order_status = serializers.ChoiceField(choices=OrderStatus.values)
+    products = OrderLineSerializer(many=True, help_text="The whole order after the change.")
+    changes = LineChangeSerializer(many=True, help_text="What was added, changed or removed.")
+
+
+class OrderCancelledSerializer(serializers.Serializer):
+    message = openapi.constant_field("Order successfully cancelled")
+
+
+# --- parameters ------------------------------------------------------------------------------
+
+ORDER_ID = OpenApiParameter(
+    "order_id",
+    str,
+    OpenApiParameter.PATH,
+    pattern=f"^{ORDER_ID_PATTERN}$",
+    description=(
+        "The `order_id` the server returned when the order was placed. Another user's order "
+        "answers 404 like an unknown one; a value not of this format answers 400."
+    ),
+)
+ORDER_STATUS_FILTER = OpenApiParameter(
+    "status",
+    str,
+    enum=OrderStatus.values,
+    description="Only orders in this status; an unknown status is 400.",
+)
+# No example: Swagger UI would send it on every "Try it out" (see api.openapi).
+IDEMPOTENCY_KEY = OpenApiParameter(
+    "Idempotency-Key",
+    {"type": "string", "minLength": 1, "maxLength": 255, "pattern": "^[ -~]{1,255}$"},
+    OpenApiParameter.HEADER,
+    description=(
+        "Optional, 1 to 255 printable ASCII characters: a new value for each new order, e.g. a "
+        "fresh UUID. The same user sending the same key with the same body within 24 hours gets "
+        "the first answer (200, or 404 out of stock) replayed, with `Idempotent-Replayed: true`, "
+        "and no second order. The same key with another body is 422; while the first request "
+        "still runs, 409."
+    ),
+)
+IDEMPOTENT_REPLAYED = OpenApiParameter(
+    "Idempotent-Replayed",
+    {"type": "string", "enum": ["true"]},
+    OpenApiParameter.HEADER,
+    description="Present on an answer replayed for a repeated Idempotency-Key.",
+    response=[200, 404],
+)
+RETRY_AFTER_IN_FLIGHT = OpenApiParameter(
+    "Retry-After",
+    OpenApiTypes.INT,
+    OpenApiParameter.HEADER,
+    description="With `idempotency-key-in-flight`: seconds to wait before retrying.",
+    response=[409],
+)
+
+# --- links: what a client (or schemathesis' stateful phase) can chain from an answer ---------
+
+_ORDER_FROM_BODY = {"order_id": "$response.body#/order_id"}
+_AT_THIS_VERSION = {**_ORDER_FROM_BODY, "header.If-Match": "$response.header.ETag"}
+PLACED_LINKS = {
+    "GetOrder": {
+        "operationId": "order_get",
+        "parameters": _ORDER_FROM_BODY,
+        "description": "The order just placed.",
+    },
+    "EditOrder": {
+        "operationId": "order_edit",
+        "parameters": _AT_THIS_VERSION,
+        "description": "Edit the order just placed, at the version just returned.",
+    },
+    "CancelOrder": {
+        "operationId": "order_cancel",
+        "parameters": _ORDER_FROM_BODY,
+        "description": "Cancel the order just placed.",
+    },
+}
+ORDER_LINKS = {
+    "EditOrder": {"operationId": "order_edit", "parameters": _AT_THIS_VERSION},
+    "CancelOrder": {"operationId": "order_cancel", "parameters": _AT_THIS_VERSION},
+}
+
+# --- the operations ------------------------------------------------------------------------
+
+ORDER_LIST = extend_schema(
+    operation_id="order_list",
+    summary="List orders",
+    description="Your orders (staff: everyone's), newest first, a page at a time.",
+    parameters=[openapi.LIMIT, ORDER_STATUS_FILTER, openapi.CURSOR],
+    responses={200: OrderPageSerializer, **openapi.error_responses(openapi.BAD_PAGE)},
+    examples=[example.ORDER_PAGE],
+)
+ORDER_PLACE = extend_schema(
+    operation_id="order_place",
+    summary="Place an order",
+    description=(
+        "`partial` (default): every line the stock can fill in full is filled, the others are "
+        "listed in `out_of_stock`; 404 when no line can be filled. `all_or_nothing`: 404 "
+        "when any line is short. Duplicate lines are merged. Nothing changes on an error."
+    ),
+    parameters=[
+        IDEMPOTENCY_KEY,
+        openapi.location_header(200, "order"),
+        openapi.etag_header(200),
+        IDEMPOTENT_REPLAYED,
+        RETRY_AFTER_IN_FLIGHT,
+    ],
+    responses={
+        200: OrderPlacedSerializer,
+        **openapi.error_responses(
+            openapi.INVALID_BODY,
+            example.UNKNOWN_PRODUCTS,
+            openapi.MALFORMED_JSON,
+            example.BAD_IDEMPOTENCY_KEY,
+            example.OUT_OF_STOCK_PLACE,
+            errors.IDEMPOTENCY_KEY_IN_FLIGHT,
+            errors.IDEMPOTENCY_KEY_REUSED,
+        ),
+    },
+    examples=[
+        example.PLACE_PARTIAL_REQUEST,
+        example.PLACE_ALL_OR_NOTHING_REQUEST,
+        example.PLACED_PARTIAL,
+        example.PLACED_FULL,
+    ],
+    extensions={openapi.LINKS: {"200": PLACED_LINKS}},
+)
+ORDER_GET = extend_schema(
+    operation_id="order_get",
+    summary="View an order",
+    parameters=[ORDER_ID, openapi.etag_header(200)],
+    responses={
+        200: OrderSerializer,
+        **openapi.error_responses(example.BAD_ORDER_ID, errors.ORDER_NOT_FOUND),
+    },
+    examples=[example.ORDER],
+    extensions={openapi.LINKS: {"200": ORDER_LINKS}},
+)
+ORDER_EDIT = extend_schema(
+    operation_id="order_edit",
+    summary="Edit an order's lines, or (staff) set its status",
+    description=(
+        "`products`: each line sets that product's count (new products are added, 0 removes, "
+        "others stay); all or nothing, the stock moves by the difference. Or, staff only, "
+        "`order_status` to move the order along `placed → processing → shipped → delivered` "
+        "(or `cancelled`, the same as DELETE). One of the two per request."
+    ),
+    parameters=[ORDER_ID, openapi.IF_MATCH, openapi.etag_header(200)],
+    responses={
+        200: PolymorphicProxySerializer(
+            component_name="OrderEditResult",
+            serializers=[OrderUpdatedSerializer, OrderSerializer],
+            resource_type_field_name=None,
+        ),
+        **openapi.error_responses(
+            openapi.INVALID_BODY,
+            example.BAD_ORDER_ID,
+            example.UNKNOWN_PRODUCTS,
+            example.EMPTY_ORDER,
+            errors.PERMISSION_DENIED,
+            errors.ORDER_NOT_FOUND,
+            example.OUT_OF_STOCK_EDIT,
+            example.EDIT_CONFLICT,
+            example.TRANSITION_CONFLICT,
+            errors.PRECONDITION_FAILED,
+        ),
+    },
+    examples=[
+        example.EDIT_LINES_REQUEST,
+        example.SET_STATUS_REQUEST,
+        example.EDITED,
+        example.STATUS_SET,
+    ],
+    # `products` or `order_status`, not both, not neither.
+    extensions={openapi.BODY_RULES: {"minProperties": 1, "maxProperties": 1}},
+)
+ORDER_CANCEL = extend_schema(
+    operation_id="order_cancel",
+    summary="Cancel an order",
+    description="The order stays, as `cancelled`; its items go back to stock exactly once.",
+    parameters=[ORDER_ID, openapi.IF_MATCH, openapi.etag_header(200)],
+    responses={
+        200: OpenApiResponse(OrderCancelledSerializer, examples=[example.CANCELLED]),
+        **openapi.error_responses(
+            example.BAD_ORDER_ID,
+            errors.ORDER_NOT_FOUND,
+            example.CANCEL_CONFLICT,
+            example.CANCEL_SHIPPED_CONFLICT,
+            errors.PRECONDITION_FAILED,
+        ),
+    },
+)

@@ -1,0 +1,135 @@
+"""Placing an order: the stock taken and the order stored together, or neither.
+
+On PostgreSQL an order is ONE statement, run in autocommit mode (`in_single_statement`): the
+inventory's stock CTEs (inventory/stock_sql.py) lock the products, decide and write the stock,
+and this module's CTEs insert the order and its lines from the stock's `Taken` CTE. One
+statement is its own transaction: no BEGIN or COMMIT round trips, one round trip whatever the
+line count, and the product locks are held only while it runs. Its text never changes, so with
+the settings' `server_side_binding` psycopg prepares it once it has run a few times on a
+connection.
+
+Lock order: the products, in product_id order, like every writer of stock (inventory/locks.py),
+so concurrent orders, edits, cancels and restocks queue instead of deadlocking. A new order has
+no order row to lock first.
+
+A shortage (or an unknown product) writes nothing: the stock CTEs write only once every locked
+row has been judged, and the order's CTEs insert only what `Taken` lists, which is empty then.
+The result rows tell which case it was; `stock_sql.outcome` raises UnknownProducts or OutOfStock
+from them. With `partial`, the lines that fit are taken and the short ones are reported.
+
+A connection lost while the statement runs is not retried: the statement may have committed, and
+a second one would place the order twice. The client gets 503 (DatabaseUnavailable) and retries
+safely with an Idempotency-Key. Lock and statement timeouts, deadlocks and serialization failures
+did not commit, and are retried within the budget, as for every write (common/db.py).
+
+Elsewhere (SQLite) the same work is a transaction: `stock_decrease`, then the order and its lines
+inserted, only when something was taken.
+"""
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import connection
+
+from orderservice.common import clock, metrics
+from orderservice.common.db import in_single_statement
+from orderservice.inventory import stock_sql
+from orderservice.inventory.exceptions import OutOfStock, Shortage
+from orderservice.inventory.services import stock_decrease
+from orderservice.inventory.stock_sql import StockDecrease, Taken
+from orderservice.orders.models import Order, OrderItem
+from orderservice.orders.status import OrderStatus
+
+
+@dataclass(frozen=True)
+class PlacedOrder:
+    order: Order
+    lines: dict[str, int]
+    out_of_stock: list[Shortage]
+
+
+@metrics.timed(metrics.ORDERS_PLACE_SECONDS)
+@in_single_statement
+def order_place(*, user: AbstractBaseUser, lines: dict[str, int], partial: bool) -> PlacedOrder:
+    """Take stock for `lines` (already merged) and store the order, atomically.
+
+    Locks the products. Raises UnknownProducts or OutOfStock, having stored nothing.
+    """
+    now = clock.now()
+    order = Order(user_id=user.pk, status=OrderStatus.PLACED, created_at=now, updated_at=now)
+    try:
+        if connection.vendor == "postgresql":
+            decrease = _place_in_one_statement(order, lines, partial)
+        else:
+            decrease = _place_in_transaction(order, lines, partial)
+    except OutOfStock as exc:
+        metrics.ORDERS_OUT_OF_STOCK_LINES.inc(len(exc.shortages))  # final: not retried
+        raise
+    metrics.on_commit(
+        lambda: metrics.order_placed(
+            filled_lines=len(decrease.taken), out_of_stock_lines=len(decrease.shortages)
+        )
+    )
+    return PlacedOrder(order=order, lines=decrease.taken, out_of_stock=decrease.shortages)
+
+
+# The order and its lines, inserted only when stock was taken. The lines get ids in request
+# order, which is the order GET lists them in.
+_ORDER_CTES = f"""
+new_order AS (
+    INSERT INTO orders_order (id, user_id, status, version, created_at, updated_at)
+    SELECT %(order_id)s, %(order_user_id)s, %(order_status)s, %(order_version)s,
+           %(order_now)s, %(order_now)s
+    WHERE EXISTS (SELECT 1 FROM {Taken.NAME})
+),
+new_order_items AS (
+    INSERT INTO orders_orderitem (order_id, product_id, item_count)
+    SELECT %(order_id)s, {Taken.PRODUCT_ID}, {Taken.ITEM_COUNT}
+    FROM {Taken.NAME}
+    ORDER BY {Taken.POSITION}
+)"""
+
+_PLACE_ORDER = f"WITH {stock_sql.CTES}, {_ORDER_CTES} {stock_sql.RESULT}"
+
+
+def _place_in_one_statement(order: Order, lines: dict[str, int], partial: bool) -> StockDecrease:
+    with connection.cursor() as cursor:
+        cursor.execute(_PLACE_ORDER, _place_order_params(order, lines, partial))
+        return stock_sql.outcome(cursor.fetchall())
+
+
+def _place_order_params(order: Order, lines: dict[str, int], partial: bool) -> dict[str, Any]:
+    stock = stock_sql.params(take=lines, give_back={}, partial=partial, updated_at=order.updated_at)
+    own = {
+        "order_id": order.id,
+        "order_user_id": order.user_id,
+        "order_status": order.status,
+        "order_version": order.version,
+        "order_now": order.created_at,
+    }
+    return _params_joined(stock, own)
+
+
+def _params_joined(*pieces: Mapping[str, Any]) -> dict[str, Any]:
+    # Each piece names its own parameters; a name used by two would silently bind one value
+    # in both places.
+    joined: dict[str, Any] = {}
+    for piece in pieces:
+        clash = joined.keys() & piece.keys()
+        if clash:
+            raise ValueError(f"parameter names used by two pieces: {', '.join(sorted(clash))}")
+        joined.update(piece)
+    return joined
+
+
+def _place_in_transaction(order: Order, lines: dict[str, int], partial: bool) -> StockDecrease:
+    decrease = stock_decrease(lines, partial=partial)
+    if decrease.taken:
+        order.save(force_insert=True)
+        OrderItem.objects.bulk_create(
+            OrderItem(order=order, product_id=product_id, item_count=count)
+            for product_id, count in decrease.taken.items()
+        )
+    return decrease
