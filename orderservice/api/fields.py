@@ -1,8 +1,10 @@
 """Strict JSON types for bodies: DRF's defaults coerce `"3"` and `1.0` and ignore extra keys."""
 
 import re
+from decimal import Decimal
 from typing import Any
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from orderservice.common.ids import PRODUCT_ID_REGEX
@@ -17,6 +19,45 @@ class StrictIntegerField(serializers.IntegerField):
         if isinstance(data, bool) or not isinstance(data, int):
             self.fail("invalid")
         return super().to_internal_value(data)
+
+
+# An amount as clients send it: digits without a leading zero, at most 2 decimal places.
+MONEY_PATTERN = r"(0|[1-9][0-9]{0,14})(\.[0-9]{1,2})?"
+_CENT = Decimal("0.01")
+
+
+def money_text(amount: Decimal) -> str:
+    """An amount as every answer shows it: a string with exactly two places ("12.50")."""
+    return f"{amount.quantize(_CENT):f}"
+
+
+@extend_schema_field({"type": "string", "pattern": f"^{MONEY_PATTERN}$", "example": "12.50"})
+class StrictMoneyField(serializers.Field):
+    """An amount: a JSON string holding a decimal with at most 2 places, "0" to `max_value`.
+
+    Not a JSON number (a float cannot hold every amount of cents), nor an exponent, a sign,
+    spaces, a comma, NaN or Infinity: each of those is a 400 naming the field.
+    """
+
+    default_error_messages = {
+        "invalid": 'Must be a JSON string holding a decimal from "0" to "{max_value}" with at '
+        'most 2 places, e.g. "12.50".'
+    }
+
+    def __init__(self, *, max_value: Decimal, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.max_value = max_value
+
+    def to_internal_value(self, data: Any) -> Decimal:
+        if not isinstance(data, str) or not re.fullmatch(MONEY_PATTERN, data):
+            self.fail("invalid", max_value=money_text(self.max_value))
+        amount = Decimal(data)
+        if amount > self.max_value:
+            self.fail("invalid", max_value=money_text(self.max_value))
+        return amount.quantize(_CENT)
+
+    def to_representation(self, value: Decimal) -> str:
+        return money_text(value)
 
 
 class StrictCharField(serializers.CharField):

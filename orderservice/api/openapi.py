@@ -47,6 +47,13 @@ def constant_field(value: str) -> serializers.CharField:
     return Constant(help_text=f"Always `{value}`.")
 
 
+@extend_schema_field(
+    {"type": "string", "pattern": r"^(0|[1-9][0-9]*)\.[0-9]{2}$", "example": "12.50"}
+)
+class AmountField(serializers.CharField):
+    """An amount as answers show it: a decimal string with exactly two places (api.fields)."""
+
+
 # --- the error body -------------------------------------------------------------------------
 
 
