@@ -83,8 +83,10 @@ CONFLICT = ErrorKind(
     "conflict",
     "The request conflicts with the current state of the resource.",
     "The order's status forbids the change (cancelling a cancelled or shipped order, editing a "
-    "shipped one, a transition outside the status pipeline), or the product already exists. "
-    "The `error` sentence says which.",
+    "shipped one, a transition outside the status pipeline), the product already exists, or a "
+    "stock adjustment was refused: its `expected_count` is not the stock, or its delta would take "
+    "the stock below 0 (`details.product_count` is the stock now). The `error` sentence says "
+    "which.",
 )
 IDEMPOTENCY_KEY_IN_FLIGHT = ErrorKind(
     409,

@@ -1,9 +1,10 @@
-"""The `Idempotency-Key` header of POST /orders (SPEC §2): check it, run the request once, replay.
+"""The `Idempotency-Key` header (POST /orders, SPEC §2; POST /products/{id}/adjustments, §11):
+check it, run the request once, replay.
 
-What is stored and replayed: a 200, and the refusals the caller names (for POST /orders, the 404
-for stock that cannot fill the order). Everything else (400, 401, 403, 409, 413, 415, 422, 429,
-5xx) is raised as usual and stores nothing, so a corrected or later retry with the same key runs
-afresh.
+What is stored and replayed: a success (200, 201), and the refusals the caller names (for POST
+/orders, the 404 for stock that cannot fill the order). Everything else (400, 401, 403, 409,
+413, 415, 422, 429, 5xx) is raised as usual and stores nothing, so a corrected or later retry
+with the same key runs afresh.
 """
 
 import hashlib

@@ -1,26 +1,40 @@
-"""HTTP endpoints for products: thin views over inventory services and selectors."""
+"""HTTP endpoints for products and their stock ledger: thin views over inventory services and
+selectors."""
 
 import re
 from typing import Any
 
+from django.http import HttpResponse
 from rest_framework import serializers
 from rest_framework.permissions import IsAdminUser
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from orderservice.api.authentication import authenticated_user
 from orderservice.api.fields import (
     ProductIdField,
     StrictCharField,
+    StrictChoiceField,
     StrictIntegerField,
+    StrictMoneyField,
     StrictSerializer,
 )
 from orderservice.api.pagination import page_body, page_cursor, page_limit
 from orderservice.common.ids import PRODUCT_ID_REGEX
+from orderservice.idempotency.http import idempotency_key, idempotent
 from orderservice.inventory import openapi, selectors, services
-from orderservice.inventory.bodies import product_body
+from orderservice.inventory.bodies import movement_body, product_body
+from orderservice.inventory.models import (
+    ADJUSTMENT_REASONS,
+    MAX_PRICE,
+    MAX_THRESHOLD,
+    MovementReason,
+)
+from orderservice.inventory.stock_status import StockStatus
 
 MAX_STOCK = 1_000_000_000
+NOT_A_CURSOR = "Not a cursor from a `next` link."
 
 
 def _staff_writes(view: APIView) -> list[Any]:
@@ -31,12 +45,34 @@ def _staff_writes(view: APIView) -> list[Any]:
     return [IsAdminUser()]
 
 
+def _staff_only(view: APIView) -> list[Any]:
+    method = (view.request.method or "").lower()
+    if method == "options" or not hasattr(view, method):
+        return []
+    return [IsAdminUser()]
+
+
+def _actor(request: Request) -> str:
+    return authenticated_user(request).get_username()
+
+
+def _choice(request: Request, name: str, choices: list[str]) -> str | None:
+    value = request.query_params.get(name)
+    if value is not None and value not in choices:
+        raise serializers.ValidationError({name: [f"Must be one of: {', '.join(choices)}."]})
+    return value
+
+
 class ProductListApi(APIView):
     class InputSerializer(StrictSerializer):
         product_id = ProductIdField()
         name = StrictCharField(min_length=1, max_length=200)
         product_count = StrictIntegerField(
             min_value=0, max_value=MAX_STOCK, required=False, default=0
+        )
+        price = StrictMoneyField(max_value=MAX_PRICE, required=False)
+        low_stock_threshold = StrictIntegerField(
+            min_value=0, max_value=MAX_THRESHOLD, required=False
         )
 
     def get_permissions(self) -> list[Any]:
@@ -45,9 +81,10 @@ class ProductListApi(APIView):
     @openapi.PRODUCT_LIST
     def get(self, request: Request) -> Response:
         limit = page_limit(request)
+        status = _choice(request, "stock_status", StockStatus.values)
         cursor = page_cursor(request)
         after = cursor[0] if cursor else None
-        products = selectors.product_list(after=after, limit=limit + 1)
+        products = selectors.product_list(after=after, limit=limit + 1, stock_status=status)
         page = products[:limit]
         position = [page[-1].product_id] if page else []
         return Response(
@@ -58,7 +95,7 @@ class ProductListApi(APIView):
     def post(self, request: Request) -> Response:
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        product = services.product_create(**serializer.validated_data)
+        product = services.product_create(**serializer.validated_data, actor=_actor(request))
         return Response(
             product_body(product),
             status=201,
@@ -70,16 +107,20 @@ class ProductDetailApi(APIView):
     class InputSerializer(StrictSerializer):
         name = StrictCharField(min_length=1, max_length=200, required=False)
         product_count = StrictIntegerField(min_value=0, max_value=MAX_STOCK, required=False)
+        price = StrictMoneyField(max_value=MAX_PRICE, required=False)
+        low_stock_threshold = StrictIntegerField(
+            min_value=0, max_value=MAX_THRESHOLD, required=False
+        )
         restock = StrictIntegerField(min_value=1, max_value=MAX_STOCK, required=False)
 
         def validate(self, attrs: dict) -> dict:
             if not attrs:
                 raise serializers.ValidationError(
-                    "Send at least one of name, product_count, restock."
+                    "Send at least one of name, product_count, price, low_stock_threshold, restock."
                 )
             if "restock" in attrs and len(attrs) > 1:
                 raise serializers.ValidationError(
-                    "Send restock alone, without name or product_count."
+                    "Send restock alone, without name, product_count, price or low_stock_threshold."
                 )
             return attrs
 
@@ -98,10 +139,83 @@ class ProductDetailApi(APIView):
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
         if "restock" in data:
-            product = services.product_restock(product_id=product_id, amount=data["restock"])
+            product = services.product_restock(
+                product_id=product_id, amount=data["restock"], actor=_actor(request)
+            )
         else:
-            product = services.product_update(product_id=product_id, **data)
+            product = services.product_update(product_id=product_id, **data, actor=_actor(request))
         return Response(product_body(product))
+
+
+class ProductMovementListApi(APIView):
+    def get_permissions(self) -> list[Any]:
+        return [*super().get_permissions(), *_staff_only(self)]
+
+    @openapi.MOVEMENT_LIST
+    def get(self, request: Request, product_id: str) -> Response:
+        _check_product_id(product_id)
+        limit = page_limit(request)
+        reason = _choice(request, "reason", MovementReason.values)
+        movements = selectors.movement_list(
+            product_id=product_id, reason=reason, before=_movement_cursor(request), limit=limit + 1
+        )
+        page = movements[:limit]
+        position = [str(page[-1].pk)] if page else []
+        return Response(
+            page_body(request, [movement_body(m) for m in page], len(movements), limit, position)
+        )
+
+
+def _movement_cursor(request: Request) -> int | None:
+    position = page_cursor(request)
+    if position is None:
+        return None
+    if len(position) != 1 or not re.fullmatch(r"[1-9][0-9]{0,18}", position[0]):
+        raise serializers.ValidationError({"cursor": [NOT_A_CURSOR]})
+    return int(position[0])
+
+
+class ProductAdjustmentApi(APIView):
+    class InputSerializer(StrictSerializer):
+        delta = StrictIntegerField(min_value=-MAX_STOCK, max_value=MAX_STOCK, required=False)
+        set_to = StrictIntegerField(min_value=0, max_value=MAX_STOCK, required=False)
+        reason = StrictChoiceField(choices=[reason.value for reason in ADJUSTMENT_REASONS])
+        note = StrictCharField(max_length=200, required=False, allow_null=True, allow_blank=True)
+        expected_count = StrictIntegerField(min_value=0, max_value=MAX_STOCK, required=False)
+
+        def validate_delta(self, value: int) -> int:
+            if value == 0:
+                raise serializers.ValidationError("Must not be 0.")
+            return value
+
+        def validate(self, attrs: dict) -> dict:
+            if ("delta" in attrs) == ("set_to" in attrs):
+                raise serializers.ValidationError("Send exactly one of delta and set_to.")
+            return attrs
+
+    def get_permissions(self) -> list[Any]:
+        return [*super().get_permissions(), *_staff_only(self)]
+
+    @openapi.ADJUSTMENT_CREATE
+    def post(self, request: Request, product_id: str) -> Response | HttpResponse:
+        _check_product_id(product_id)
+        key = idempotency_key(request)  # a malformed Idempotency-Key is a 400 like a bad body
+        serializer = self.InputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+
+        def adjust() -> Response:
+            adjusted = services.product_adjust(product_id=product_id, **data, actor=_actor(request))
+            movement = adjusted.movement
+            body = {
+                "movement": movement_body(movement) if movement is not None else None,
+                "product": product_body(adjusted.product),
+            }
+            return Response(body, status=201)
+
+        # With a key: run once, store the 201 in the adjustment's transaction, replay it on a
+        # retry. A refusal (404, 409) is not stored: a retry runs afresh.
+        return idempotent(request, key, adjust, stored_refusals=())
 
 
 def _check_product_id(product_id: str) -> None:

@@ -1,17 +1,14 @@
 """The product endpoints' OpenAPI description: the operations the views apply, and their parts."""
 
-from drf_spectacular.utils import (
-    OpenApiExample,
-    OpenApiParameter,
-    extend_schema,
-    extend_schema_serializer,
-)
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_serializer
 from rest_framework import serializers
 
 from orderservice.api import errors, openapi
 from orderservice.common.ids import PRODUCT_ID_REGEX
-from orderservice.inventory.bodies import product_body
-from orderservice.inventory.models import Product
+from orderservice.inventory import openapi_examples as example
+from orderservice.inventory.models import MAX_THRESHOLD, MovementReason
+from orderservice.inventory.stock_status import StockStatus
 
 # --- response bodies (the views build them as plain dicts: inventory.bodies) ----------------
 
@@ -21,6 +18,19 @@ class ProductOutputSerializer(serializers.Serializer):
     product_id = serializers.CharField()
     name = serializers.CharField()
     product_count = serializers.IntegerField(min_value=0)
+    price = openapi.AmountField(help_text="Always two places, in `currency`.")
+    currency = serializers.RegexField(
+        r"^[A-Z]{3}$", help_text="ISO 4217 code: one currency per deployment."
+    )
+    stock_status = serializers.ChoiceField(
+        choices=StockStatus.values,
+        help_text="`out_of_stock` at 0, `low_stock` from 1 to `low_stock_threshold`, else "
+        "`in_stock`.",
+    )
+    low_stock_threshold = serializers.IntegerField(min_value=0, max_value=MAX_THRESHOLD)
+    unfilled_units = serializers.IntegerField(
+        min_value=0, help_text="Units customers asked for and did not get."
+    )
 
 
 class ProductPageSerializer(serializers.Serializer):
@@ -28,7 +38,34 @@ class ProductPageSerializer(serializers.Serializer):
     next = serializers.URLField(allow_null=True, help_text="The next page, or null.")
 
 
-# --- parameters and examples -----------------------------------------------------------------
+@extend_schema_serializer(component_name="StockMovement")
+class MovementSerializer(serializers.Serializer):
+    movement_id = serializers.RegexField(r"^mov_[1-9][0-9]*$")
+    product_id = serializers.CharField()
+    delta = serializers.IntegerField(help_text="The change of product_count; never 0.")
+    count_after = serializers.IntegerField(min_value=0, help_text="product_count after it.")
+    reason = serializers.ChoiceField(choices=MovementReason.values)
+    order_id = serializers.CharField(allow_null=True, help_text="The order that moved it, or null.")
+    actor = serializers.CharField(
+        allow_null=True, help_text="The user whose request made the change; null: the system."
+    )
+    note = serializers.CharField(allow_null=True)
+    created_at = serializers.DateTimeField()
+
+
+class MovementPageSerializer(serializers.Serializer):
+    results = MovementSerializer(many=True)
+    next = serializers.URLField(allow_null=True, help_text="The next page, or null.")
+
+
+class AdjustmentResultSerializer(serializers.Serializer):
+    movement = MovementSerializer(
+        allow_null=True, help_text="null when `set_to` was the stock already (nothing moved)."
+    )
+    product = ProductOutputSerializer()
+
+
+# --- parameters ------------------------------------------------------------------------------
 
 PRODUCT_ID = OpenApiParameter(
     "product_id",
@@ -37,78 +74,89 @@ PRODUCT_ID = OpenApiParameter(
     pattern=PRODUCT_ID_REGEX,
     description="The product's SKU: 1 to 64 characters of `A-Z a-z 0-9 . _ -`.",
 )
+STOCK_STATUS_FILTER = OpenApiParameter(
+    "stock_status",
+    str,
+    enum=StockStatus.values,
+    description="Only products with this stock status; an unknown value is 400.",
+)
+REASON_FILTER = OpenApiParameter(
+    "reason",
+    str,
+    enum=MovementReason.values,
+    description="Only movements of this reason; an unknown reason is 400.",
+)
+# No example: Swagger UI would send it on every "Try it out" (see api.openapi).
+IDEMPOTENCY_KEY = OpenApiParameter(
+    "Idempotency-Key",
+    {"type": "string", "minLength": 1, "maxLength": 255, "pattern": "^[ -~]{1,255}$"},
+    OpenApiParameter.HEADER,
+    description=(
+        "Optional, 1 to 255 printable ASCII characters: a new value for each new adjustment. "
+        "The same user sending the same key with the same body within 24 hours gets the first "
+        "201 replayed, with `Idempotent-Replayed: true`, and no second adjustment. The same key "
+        "with another body is 422; while the first request still runs, 409. A refusal is not "
+        "stored: a retry runs afresh."
+    ),
+)
+IDEMPOTENT_REPLAYED = OpenApiParameter(
+    "Idempotent-Replayed",
+    {"type": "string", "enum": ["true"]},
+    OpenApiParameter.HEADER,
+    description="Present on an answer replayed for a repeated Idempotency-Key.",
+    response=[201],
+)
+RETRY_AFTER_IN_FLIGHT = OpenApiParameter(
+    "Retry-After",
+    OpenApiTypes.INT,
+    OpenApiParameter.HEADER,
+    description="With `idempotency-key-in-flight`: seconds to wait before retrying.",
+    response=[409],
+)
 
-BAD_PRODUCT_ID = openapi.error_example(
-    errors.INVALID_REQUEST,
-    "Path product_id not a valid SKU",
-    name="bad-product-id",
-    details={"product_id": ["Must be 1 to 64 characters of A-Z a-z 0-9 . _ -"]},
-)
-PRODUCT_EXISTS = openapi.error_example(
-    errors.CONFLICT,
-    "product_id taken",
-    name="product-exists",
-    message="A product with this product_id already exists.",
-)
-
-# Answers are built with the body function the views answer with. The create example names a
-# product the demo data (`load_demo`: SKU-1 to SKU-5) lacks: "Try it out" creates it, not a 409.
-_PRODUCT = product_body(Product(product_id="SKU-1", name="Espresso beans, 1 kg", product_count=100))
-_NEW_PRODUCT = product_body(Product(product_id="SKU-6", name="Blue mug", product_count=40))
-PRODUCT = OpenApiExample("product", value=_PRODUCT, response_only=True, status_codes=["200"])
-PRODUCT_CREATED = OpenApiExample(
-    "product", value=_NEW_PRODUCT, response_only=True, status_codes=["201"]
-)
-PRODUCT_PAGE = OpenApiExample(
-    "page",
-    value={"results": [_PRODUCT], "next": None},
-    response_only=True,
-    status_codes=["200"],
-)
-PRODUCT_CREATE_REQUEST = OpenApiExample("create", value=_NEW_PRODUCT, request_only=True)
-PRODUCT_RESTOCK_REQUEST = OpenApiExample(
-    "restock", summary="Add 25 units (safe under concurrent orders)", value={"restock": 25},
-    request_only=True,
-)  # fmt: skip
-PRODUCT_SET_REQUEST = OpenApiExample(
-    "set", summary="Set name and stock", value={"name": "Blue mug, large", "product_count": 10},
-    request_only=True,
-)  # fmt: skip
+_FROM_BODY = {"product_id": "$response.body#/product_id"}
+_LEDGER_LINKS = {
+    "ListMovements": {"operationId": "product_movement_list", "parameters": _FROM_BODY},
+    "AdjustStock": {"operationId": "product_adjust", "parameters": _FROM_BODY},
+}
 
 # --- the operations ------------------------------------------------------------------------
 
 PRODUCT_LIST = extend_schema(
     operation_id="product_list",
     summary="List products and their stock",
-    parameters=[openapi.LIMIT, openapi.CURSOR],
-    responses={200: ProductPageSerializer, **openapi.error_responses(openapi.BAD_PAGE)},
-    examples=[PRODUCT_PAGE],
+    parameters=[openapi.LIMIT, STOCK_STATUS_FILTER, openapi.CURSOR],
+    responses={
+        200: ProductPageSerializer,
+        **openapi.error_responses(openapi.BAD_PAGE, example.BAD_FILTER),
+    },
+    examples=[example.PRODUCT_PAGE],
 )
 PRODUCT_CREATE = extend_schema(
     operation_id="product_create",
     summary="Create a product (staff)",
+    description=(
+        '`price` defaults to `"0.00"`, `low_stock_threshold` to the deployment\'s setting. '
+        "Stock it starts with is its `initial` movement."
+    ),
     parameters=[openapi.location_header(201, "product")],
     responses={
         201: ProductOutputSerializer,
         **openapi.error_responses(
             openapi.INVALID_BODY,
+            example.BAD_PRICE,
             openapi.MALFORMED_JSON,
             errors.PERMISSION_DENIED,
-            PRODUCT_EXISTS,
+            example.PRODUCT_EXISTS,
         ),
     },
-    examples=[PRODUCT_CREATE_REQUEST, PRODUCT_CREATED],
+    examples=[example.PRODUCT_CREATE_REQUEST, example.PRODUCT_CREATED],
     extensions={
         openapi.LINKS: {
             "201": {
-                "GetProduct": {
-                    "operationId": "product_get",
-                    "parameters": {"product_id": "$response.body#/product_id"},
-                },
-                "EditProduct": {
-                    "operationId": "product_edit",
-                    "parameters": {"product_id": "$response.body#/product_id"},
-                },
+                "GetProduct": {"operationId": "product_get", "parameters": _FROM_BODY},
+                "EditProduct": {"operationId": "product_edit", "parameters": _FROM_BODY},
+                **_LEDGER_LINKS,
             }
         }
     },
@@ -119,38 +167,106 @@ PRODUCT_GET = extend_schema(
     parameters=[PRODUCT_ID],
     responses={
         200: ProductOutputSerializer,
-        **openapi.error_responses(BAD_PRODUCT_ID, errors.PRODUCT_NOT_FOUND),
+        **openapi.error_responses(example.BAD_PRODUCT_ID, errors.PRODUCT_NOT_FOUND),
     },
-    examples=[PRODUCT],
+    examples=[example.PRODUCT],
 )
 PRODUCT_EDIT = extend_schema(
     operation_id="product_edit",
-    summary="Set a product's name or stock, or restock it (staff)",
+    summary="Set a product's name, price, threshold or stock, or restock it (staff)",
     description=(
-        "`name` and/or `product_count` set the values; `restock` (alone) adds units, safely "
-        "under concurrent orders."
+        "`name`, `price`, `low_stock_threshold` and/or `product_count` set the values (a new "
+        "`product_count` is a `correction` movement); `restock` (alone) adds units, safely under "
+        "concurrent orders (a `restock` movement)."
     ),
     parameters=[PRODUCT_ID],
     responses={
         200: ProductOutputSerializer,
         **openapi.error_responses(
             openapi.INVALID_BODY,
-            BAD_PRODUCT_ID,
+            example.BAD_PRICE,
+            example.BAD_PRODUCT_ID,
             errors.PERMISSION_DENIED,
             errors.PRODUCT_NOT_FOUND,
         ),
     },
-    examples=[PRODUCT_RESTOCK_REQUEST, PRODUCT_SET_REQUEST, PRODUCT],
+    examples=[
+        example.PRODUCT_RESTOCK_REQUEST,
+        example.PRODUCT_SET_REQUEST,
+        example.PRODUCT_PRICE_REQUEST,
+        example.PRODUCT,
+    ],
     extensions={
-        # `restock` alone, or at least one of `name` and `product_count`.
+        # `restock` alone, or at least one of the values to set.
         openapi.BODY_RULES: {
             "oneOf": [
                 {"required": ["restock"], "maxProperties": 1},
                 {
-                    "anyOf": [{"required": ["name"]}, {"required": ["product_count"]}],
+                    "anyOf": [
+                        {"required": [name]}
+                        for name in ("name", "product_count", "price", "low_stock_threshold")
+                    ],
                     "not": {"required": ["restock"]},
                 },
             ]
+        },
+        openapi.LINKS: {"200": _LEDGER_LINKS},
+    },
+)
+MOVEMENT_LIST = extend_schema(
+    operation_id="product_movement_list",
+    summary="A product's stock movements, newest first (staff)",
+    description=(
+        "Every change of the product's `product_count`, newest first, a page at a time: their "
+        "`delta`s add up to its `product_count`."
+    ),
+    parameters=[PRODUCT_ID, openapi.LIMIT, REASON_FILTER, openapi.CURSOR],
+    responses={
+        200: MovementPageSerializer,
+        **openapi.error_responses(
+            openapi.BAD_PAGE,
+            example.BAD_REASON_FILTER,
+            example.BAD_PRODUCT_ID,
+            errors.PERMISSION_DENIED,
+            errors.PRODUCT_NOT_FOUND,
+        ),
+    },
+    examples=[example.MOVEMENT_PAGE],
+)
+ADJUSTMENT_CREATE = extend_schema(
+    operation_id="product_adjust",
+    summary="Adjust a product's stock, for a reason (staff)",
+    description=(
+        "Exactly one of `delta` (a non-zero change) and `set_to` (the stock counted). With "
+        "`expected_count`, applied only if the stock is exactly that (409 with the current "
+        "`product_count` otherwise: a count never overwrites a change it did not see). A delta "
+        "taking the stock below 0 is 409. Nothing changes on an error."
+    ),
+    parameters=[PRODUCT_ID, IDEMPOTENCY_KEY, IDEMPOTENT_REPLAYED, RETRY_AFTER_IN_FLIGHT],
+    responses={
+        201: AdjustmentResultSerializer,
+        **openapi.error_responses(
+            openapi.INVALID_BODY,
+            example.BAD_ADJUSTMENT,
+            openapi.MALFORMED_JSON,
+            example.BAD_IDEMPOTENCY_KEY,
+            example.BAD_PRODUCT_ID,
+            errors.PERMISSION_DENIED,
+            errors.PRODUCT_NOT_FOUND,
+            example.COUNT_CHANGED,
+            example.BELOW_ZERO,
+            errors.IDEMPOTENCY_KEY_IN_FLIGHT,
+            errors.IDEMPOTENCY_KEY_REUSED,
+        ),
+    },
+    examples=[example.ADJUST_BY_REQUEST, example.ADJUST_TO_REQUEST, example.ADJUSTED],
+    extensions={
+        openapi.BODY_RULES: {
+            "oneOf": [
+                {"required": ["delta"], "not": {"required": ["set_to"]}},
+                {"required": ["set_to"], "not": {"required": ["delta"]}},
+            ],
+            "allOf": [{"properties": {"delta": {"not": {"enum": [0]}}}}],
         }
     },
 )

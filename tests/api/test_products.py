@@ -19,6 +19,22 @@ pytestmark = pytest.mark.django_db
 ID_RULE = {"product_id": ["Must be 1 to 64 characters of A-Z a-z 0-9 . _ -"]}
 
 
+def product_json(product_id: str, name: str, count: int, **changes: Any) -> dict[str, Any]:
+    """A product's body (SPEC §6, §10, §11): a new product's price, threshold and status."""
+    status = "out_of_stock" if count == 0 else "low_stock" if count <= 5 else "in_stock"
+    return {
+        "product_id": product_id,
+        "name": name,
+        "product_count": count,
+        "price": "0.00",
+        "currency": "USD",
+        "stock_status": status,
+        "low_stock_threshold": 5,
+        "unfilled_units": 0,
+        **changes,
+    }
+
+
 def _rows() -> list[tuple[str, str, int]]:
     return list(
         Product.objects.order_by("product_id").values_list("product_id", "name", "product_count")
@@ -56,8 +72,8 @@ def test_any_user_lists_products_in_id_order(client_user: APIClient) -> None:
     assert response.status_code == 200
     assert json_body(response) == {
         "results": [
-            {"product_id": "A-1", "name": "Kettle", "product_count": 0},
-            {"product_id": "B-2", "name": "Mug", "product_count": 3},
+            product_json("A-1", "Kettle", 0),
+            product_json("B-2", "Mug", 3),
         ],
         "next": None,
     }
@@ -120,7 +136,7 @@ def test_any_user_reads_one_product(client_user: APIClient) -> None:
 
     # then
     assert response.status_code == 200
-    assert json_body(response) == {"product_id": "A-1", "name": "Kettle", "product_count": 4}
+    assert json_body(response) == product_json("A-1", "Kettle", 4)
 
 
 @pytest.mark.parametrize("method", ["get", "patch"])
@@ -164,7 +180,7 @@ def test_staff_create_a_product(client_staff: APIClient) -> None:
 
     # then
     assert response.status_code == 201
-    assert json_body(response) == {"product_id": "KETTLE-1", "name": "Kettle", "product_count": 12}
+    assert json_body(response) == product_json("KETTLE-1", "Kettle", 12)
     assert response["Location"] == "/products/KETTLE-1"
     assert _rows() == [("KETTLE-1", "Kettle", 12)]
 
@@ -204,7 +220,9 @@ def test_a_valid_product_is_created(
 
     # then
     assert response.status_code == 201
-    assert json_body(response) == validated
+    assert json_body(response) == product_json(
+        validated["product_id"], validated["name"], validated["product_count"]
+    )
     assert _rows() == [(validated["product_id"], validated["name"], validated["product_count"])]
 
 
@@ -233,7 +251,7 @@ def test_staff_set_or_restock_a_product(
     # then
     assert response.status_code == 200
     product_id, name, count = expected
-    assert json_body(response) == {"product_id": product_id, "name": name, "product_count": count}
+    assert json_body(response) == product_json(product_id, name, count)
     assert _rows() == [expected, ("B-2", "Mug", 1)]
 
 

@@ -29,7 +29,7 @@ from hypothesis import strategies as st
 
 from orderservice.common.ids import PRODUCT_ID_REGEX
 from orderservice.idempotency.models import IdempotencyKey
-from orderservice.inventory.models import Product
+from orderservice.inventory.models import Product, StockMovement
 from orderservice.orders.models import Order
 from orderservice.tokens.services import token_issue
 from tests.live import products_create
@@ -130,6 +130,7 @@ def test_linked_operations_conform(tokens: dict[str, str], role: str):
             # Each scenario starts from the same data, so Hypothesis can replay one it found.
             IdempotencyKey.objects.all().delete()
             Order.objects.all().delete()
+            StockMovement.objects.exclude(product_id__in=STOCK).delete()
             Product.objects.exclude(product_id__in=STOCK).delete()
             for product_id, count in STOCK.items():
                 Product.objects.filter(product_id=product_id).update(product_count=count)

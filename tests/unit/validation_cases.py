@@ -14,6 +14,8 @@ NOT_INT = "Must be a JSON integer."
 NULL = "This field may not be null."
 REQUIRED = "This field is required."
 UNKNOWN = "Unknown field."
+AT_LEAST_ONE = "Send at least one of name, product_count, price, low_stock_threshold, restock."
+RESTOCK_ALONE = "Send restock alone, without name, product_count, price or low_stock_threshold."
 
 
 def line(**changes: Any) -> dict[str, Any]:
@@ -378,17 +380,15 @@ PRODUCT_PATCH_INVALID = [
     pytest.param({"restock": None}, _count("restock", NULL), id="restock-null"),
     pytest.param(
         {"restock": 1, "name": "x"},
-        _count("body", "Send restock alone, without name or product_count."),
+        _count("body", RESTOCK_ALONE),
         id="restock-with-name",
     ),
     pytest.param(
         {"restock": 1, "product_count": 3},
-        _count("body", "Send restock alone, without name or product_count."),
+        _count("body", RESTOCK_ALONE),
         id="restock-with-count",
     ),
-    pytest.param(
-        {}, _count("body", "Send at least one of name, product_count, restock."), id="empty-object"
-    ),
+    pytest.param({}, _count("body", AT_LEAST_ONE), id="empty-object"),
     pytest.param({"product_count": True}, _count("product_count", NOT_INT), id="count-true"),
     pytest.param({"product_count": "3"}, _count("product_count", NOT_INT), id="count-string"),
     pytest.param(
