@@ -25,7 +25,7 @@ from orderservice.api.fields import (
 )
 from orderservice.api.http import etag_for, if_match_versions
 from orderservice.api.idempotency import idempotency_key, idempotent
-from orderservice.api.pagination import page_body, page_cursor, page_limit
+from orderservice.api.pagination import bad_cursor, page_body, page_cursor, page_limit
 from orderservice.orders import selectors, services
 from orderservice.orders.fastparse import place_body_accept
 from orderservice.orders.lines import MAX_ITEM_COUNT, MAX_LINES, merge_lines
@@ -234,19 +234,22 @@ class OrderListApi(APIView):
         return idempotent(request, key, place)
 
 
+# A position in a `next` link: the last order's created_at (ISO 8601 with its UTC offset), its id.
+_CURSOR_TIME = (
+    r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{6})?[+-][0-9]{2}:[0-9]{2}"
+)
+
+
 def _order_cursor(request: Request) -> tuple[datetime, str] | None:
-    position = page_cursor(request)
+    position = page_cursor(request, _CURSOR_TIME, ORDER_ID_PATTERN)
     if position is None:
         return None
+    created_at, order_id = position
     try:
-        created_at, order_id = position
-        moment = datetime.fromisoformat(created_at)
-        if moment.tzinfo is None:  # never in our links; a naive time would be read as local
-            raise ValueError(created_at)
         # In UTC, as the database compares it: 9999-12-31T23:59-23:59 overflows here, not there.
-        return moment.astimezone(UTC), order_id
+        return datetime.fromisoformat(created_at).astimezone(UTC), order_id
     except (ValueError, OverflowError) as exc:
-        raise serializers.ValidationError({"cursor": ["Not a cursor from a `next` link."]}) from exc
+        raise bad_cursor() from exc
 
 
 class OrderDetailApi(APIView):
