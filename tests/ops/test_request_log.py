@@ -10,6 +10,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
+from django.test import override_settings
 
 from orderservice.api.request_log import request_id_from
 from orderservice.common.logging import JsonFormatter, RequestIdFilter
@@ -149,3 +150,25 @@ def test_unknown_routes_and_metrics_are_logged_too(client, log_lines):
         ("/nowhere", 404, "lost"),
         ("/metrics", 200, "scrape"),
     ]
+
+
+@override_settings(ROOT_URLCONF="tests.api.crash_urls")
+@pytest.mark.parametrize("path", ["/crash/api", "/crash/django"])
+def test_every_line_of_a_crashed_request_carries_its_id(client_user, log_lines, path):
+    # given: a view that crashes
+    client_user.raise_request_exception = False
+
+    # when
+    response = client_user.get(path, HTTP_X_REQUEST_ID="crash-1")
+    logging.getLogger("orderservice.test").warning("after the request")
+
+    # then: Django's own "Internal Server Error" line too, logged once the middlewares are done
+    assert response.status_code == 500
+    lines = log_lines()
+    assert lines[-1]["request_id"] is None
+    by_logger = {line["logger"]: line for line in lines[:-1]}
+    assert {"django.request", "orderservice.request"} <= set(by_logger)
+    assert {name: line["request_id"] for name, line in by_logger.items()} == dict.fromkeys(
+        by_logger, "crash-1"
+    )
+    assert by_logger["django.request"]["level"] == "ERROR"
