@@ -312,7 +312,10 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     # One JSON object per line (LOG_FORMAT=text for plain lines), each with the request id.
-    "filters": {"request_id": {"()": "orderservice.common.logging.RequestIdFilter"}},
+    "filters": {
+        "request_id": {"()": "orderservice.common.logging.RequestIdFilter"},
+        "as_warning": {"()": "orderservice.common.logging.AsWarning"},
+    },
     "formatters": {
         "json": {"()": "orderservice.common.logging.JsonFormatter"},
         "text": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},
@@ -328,5 +331,7 @@ LOGGING = {
     "loggers": {
         # Client errors are answered in JSON already; don't echo every 4xx as a warning.
         "django.request": {"level": "ERROR"},
+        # A Host outside ALLOWED_HOSTS is answered 400 (JSON); one warning line, no traceback.
+        "django.security.DisallowedHost": {"filters": ["as_warning"]},
     },
 }

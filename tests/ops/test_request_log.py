@@ -172,3 +172,23 @@ def test_every_line_of_a_crashed_request_carries_its_id(client_user, log_lines, 
         by_logger, "crash-1"
     )
     assert by_logger["django.request"]["level"] == "ERROR"
+
+
+def test_a_request_with_a_bad_host_is_one_warning_without_traceback(client, log_lines):
+    # when
+    response = client.get("/products", HTTP_HOST="evil.example", HTTP_X_REQUEST_ID="bad-host")
+
+    # then: a JSON 400; the security line is a warning, with its id and no traceback
+    assert response.status_code == 400
+    assert response.json()["error"] == (
+        "Invalid request. Please review your request and ensure everything is correct."
+    )
+    [security] = [line for line in log_lines() if line["logger"].startswith("django.security")]
+    assert security["logger"] == "django.security.DisallowedHost"
+    assert security["level"] == "WARNING"
+    assert "evil.example" in security["message"]
+    assert "exc_info" not in security
+    assert security["request_id"] == "bad-host"
+    assert [(line["status"], line["request_id"]) for line in _request_lines(log_lines())] == [
+        (400, "bad-host")
+    ]
