@@ -82,6 +82,12 @@ METHOD_NOT_ALLOWED = ErrorKind(
     "Method not allowed.",
     "This endpoint does not accept the method; the `Allow` header lists those it does.",
 )
+NOT_ACCEPTABLE = ErrorKind(
+    406,
+    "not-acceptable",
+    "Not acceptable. This API answers application/json.",
+    "The `Accept` header names no media type the API can answer with.",
+)
 CONFLICT = ErrorKind(
     409,
     "conflict",
@@ -141,9 +147,9 @@ INVENTORY_UNAVAILABLE = ErrorKind(
 
 CATALOGUE: tuple[ErrorKind, ...] = (
     INVALID_REQUEST, UNAUTHENTICATED, PERMISSION_DENIED, ORDER_NOT_FOUND, OUT_OF_STOCK,
-    PRODUCT_NOT_FOUND, NOT_FOUND, METHOD_NOT_ALLOWED, CONFLICT, IDEMPOTENCY_KEY_IN_FLIGHT,
-    PRECONDITION_FAILED, PAYLOAD_TOO_LARGE, UNSUPPORTED_MEDIA_TYPE, IDEMPOTENCY_KEY_REUSED,
-    THROTTLED, INTERNAL_ERROR, INVENTORY_UNAVAILABLE,
+    PRODUCT_NOT_FOUND, NOT_FOUND, METHOD_NOT_ALLOWED, NOT_ACCEPTABLE, CONFLICT,
+    IDEMPOTENCY_KEY_IN_FLIGHT, PRECONDITION_FAILED, PAYLOAD_TOO_LARGE, UNSUPPORTED_MEDIA_TYPE,
+    IDEMPOTENCY_KEY_REUSED, THROTTLED, INTERNAL_ERROR, INVENTORY_UNAVAILABLE,
 )  # fmt: skip
 
 
@@ -214,6 +220,8 @@ def _response_for(exc: Exception, request: HttpRequest | None) -> JsonResponse |
         return error_response(request, METHOD_NOT_ALLOWED)
     if isinstance(exc, drf.UnsupportedMediaType):
         return error_response(request, UNSUPPORTED_MEDIA_TYPE)
+    if isinstance(exc, drf.NotAcceptable):
+        return error_response(request, NOT_ACCEPTABLE)
     if isinstance(exc, drf.Throttled):
         wait = getattr(exc, "wait", None)
         headers = {"Retry-After": str(max(1, int(wait + 0.999)))} if wait is not None else None
