@@ -12,6 +12,7 @@ from django.http import Http404, HttpRequest, JsonResponse
 from rest_framework import exceptions as drf
 from rest_framework.settings import api_settings
 
+from orderservice.api.proxy import public_url
 from orderservice.common import metrics
 from orderservice.common.db import database_failed
 from orderservice.common.exceptions import DatabaseUnavailable
@@ -157,7 +158,7 @@ def documentation_url(request: HttpRequest | None, kind: ErrorKind) -> str:
     base = settings.ERROR_DOCS_BASE_URL
     if not base and request is not None:
         try:
-            base = request.build_absolute_uri("/docs/errors")
+            base = public_url(request, "/docs/errors")  # PUBLIC_BASE_URL, else the request's
         except DisallowedHost:
             base = ""
     return f"{base or '/docs/errors'}#{kind.slug}"

@@ -14,6 +14,8 @@ from django.core import signing
 from rest_framework import serializers
 from rest_framework.request import Request
 
+from orderservice.api.proxy import public_url
+
 DEFAULT_LIMIT = 20
 MAX_LIMIT = 100
 # Our cursors are under 150 characters; anything much longer is not one (and is not decoded).
@@ -78,5 +80,5 @@ def page_body(
     if rows > limit:
         params = request.query_params.copy()
         params["cursor"] = cursor_for(position)
-        next_url = request.build_absolute_uri(f"{request.path}?{params.urlencode()}")
+        next_url = public_url(request, f"{request.path}?{params.urlencode()}")
     return {"results": results, "next": next_url}

@@ -79,9 +79,10 @@ def client_address(request: HttpRequest | Request) -> str:
     return address
 
 
-def public_url(request: HttpRequest, path: str) -> str:
+def public_url(request: HttpRequest | Request, path: str) -> str:
     """An absolute URL for `path` (which starts with /): on PUBLIC_BASE_URL when set, so links
-    never echo the client's Host; else on the request's scheme and Host (ALLOWED_HOSTS-checked).
+    never echo the client's Host; else on the request's scheme and Host, which raises
+    DisallowedHost for a Host outside ALLOWED_HOSTS.
     """
     base = settings.PUBLIC_BASE_URL
     if base:
