@@ -23,6 +23,12 @@ from orderservice.inventory.bodies import product_body
 MAX_STOCK = 1_000_000_000
 
 
+def _product_cursor(request: Request) -> str | None:
+    """The product_id a `next` link's page starts after, or None for the first page."""
+    position = page_cursor(request, PRODUCT_ID_REGEX)
+    return position[0] if position else None
+
+
 def _staff_writes(view: APIView) -> list[Any]:
     # Only for methods the view has: any other method is a 405 for everyone, not a 403.
     method = (view.request.method or "").lower()
@@ -45,9 +51,7 @@ class ProductListApi(APIView):
     @openapi.PRODUCT_LIST
     def get(self, request: Request) -> Response:
         limit = page_limit(request)
-        cursor = page_cursor(request)
-        after = cursor[0] if cursor else None
-        products = selectors.product_list(after=after, limit=limit + 1)
+        products = selectors.product_list(after=_product_cursor(request), limit=limit + 1)
         page = products[:limit]
         position = [page[-1].product_id] if page else []
         return Response(
