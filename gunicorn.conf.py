@@ -5,7 +5,8 @@ Every value comes from the environment, with defaults that fit a small machine:
 
     BIND (127.0.0.1:8000; or HOST and PORT), WEB_CONCURRENCY (2 x cores + 1),
     GUNICORN_THREADS (1), GUNICORN_TIMEOUT (30), GUNICORN_GRACEFUL_TIMEOUT (30),
-    GUNICORN_KEEPALIVE (5), GUNICORN_MAX_REQUESTS (0: never recycle), LOG_LEVEL (info).
+    GUNICORN_KEEPALIVE (5), GUNICORN_MAX_REQUESTS (0: never recycle), LOG_LEVEL (info),
+    TRUSTED_PROXIES (none: whose X-Forwarded-Proto counts, shared with the app's settings).
 
 Prometheus: each worker is its own process, so prometheus_client runs in multiprocess mode. This
 file sets PROMETHEUS_MULTIPROC_DIR (a fresh temporary folder unless the environment names one)
@@ -55,7 +56,20 @@ logconfig_dict: dict[str, Any] = {
         "gunicorn.error": {"handlers": ["console"], "level": loglevel.upper(), "propagate": False}
     },
 }
-forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
+# The proxies whose X-Forwarded-Proto (and SCRIPT_NAME/PATH_INFO headers) gunicorn believes: the
+# app's own TRUSTED_PROXIES (orderservice/api/proxy.py), so that the two never disagree. Empty by
+# default: without a proxy no client can claim HTTPS.
+forwarded_allow_ips = os.environ.get("TRUSTED_PROXIES", "")
+# gunicorn answers a request it cannot parse itself (400, 414 URI too long, 431 header fields too
+# large) with a fixed HTML page: no setting or hook changes it (gunicorn.util.write_error). The
+# supported production shape has nginx in front (SPEC §13), which refuses these first and
+# answers JSON: its request line and header lines must fit 8k buffers, so gunicorn's limits are
+# raised to its maximum, 8190 (the request line's default is 4094), and a request nginx passes
+# reaches the app, which answers JSON. More than 100 header fields is still gunicorn's HTML 431
+# (nginx has no count limit); real clients send a dozen or two.
+limit_request_line = 8190
+limit_request_field_size = 8190
+limit_request_fields = 100
 # gunicorn 27's control socket sits at one path per user: two servers on a host (tests, a
 # benchmark beside a dev server) would take it from each other. Off; `gunicornc` is not used.
 control_socket_disable = True

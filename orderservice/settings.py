@@ -60,12 +60,16 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     # Outermost: the request id and the one log line per request see the final answer.
     "orderservice.api.request_log.RequestLogMiddleware",
+    # X-Forwarded-* only from TRUSTED_PROXIES: dropped before anything below reads them.
+    "orderservice.api.proxy.ForwardedHeadersMiddleware",
     "orderservice.api.middleware.JsonErrorMiddleware",
     "orderservice.api.health.DatabaseCircuitMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",  # the admin's static files, in production too
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
+    # Before the CSRF check: a refused admin login attempt costs no more work.
+    "orderservice.api.throttling.AdminLoginThrottleMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -203,7 +207,13 @@ AUTH_PASSWORD_VALIDATORS = [
 
 MAX_REQUEST_BODY_BYTES = 64 * 1024
 DATA_UPLOAD_MAX_MEMORY_SIZE = MAX_REQUEST_BODY_BYTES
-# Base of the `documentation` URL in error bodies; empty means the server's own /docs.
+# The proxies in front (IPs or CIDRs): only their X-Forwarded-For/-Proto/-Host are believed.
+# Empty: no one's; the client is the peer's address. See orderservice/api/proxy.py.
+TRUSTED_PROXIES = env_list("TRUSTED_PROXIES")
+# scheme://host[:port] the clients reach the service at: `next` and `documentation` links are
+# built on it. Empty: on the request's own scheme and Host (as ALLOWED_HOSTS admits it).
+PUBLIC_BASE_URL = os.environ.get("PUBLIC_BASE_URL", "")
+# The `documentation` URL's page in error bodies; empty means this server's own /docs/errors.
 ERROR_DOCS_BASE_URL = os.environ.get("ERROR_DOCS_BASE_URL", "")
 
 REST_FRAMEWORK = {
@@ -225,6 +235,8 @@ REST_FRAMEWORK = {
     "DEFAULT_THROTTLE_RATES": {
         "user": os.environ.get("THROTTLE_RATE_USER", "20000/min"),
         "ip": os.environ.get("THROTTLE_RATE_IP", "100000/min"),
+        # POSTs to /admin/login/ per client address: each costs a password hash (~0.7 s CPU).
+        "admin_login": os.environ.get("THROTTLE_RATE_ADMIN_LOGIN", "10/min"),
     },
 }
 
@@ -299,6 +311,7 @@ WHITENOISE_USE_FINDERS = env_bool("WHITENOISE_USE_FINDERS", DEBUG)
 
 # --- production hardening (python manage.py check --deploy) ---------------------------------
 
+# Believed only from TRUSTED_PROXIES: ForwardedHeadersMiddleware drops it from anyone else.
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", not DEBUG)
 SECURE_REDIRECT_EXEMPT = [r"^healthz/?$", r"^readyz/?$", r"^metrics/?$"]
@@ -314,7 +327,10 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     # One JSON object per line (LOG_FORMAT=text for plain lines), each with the request id.
-    "filters": {"request_id": {"()": "orderservice.common.logging.RequestIdFilter"}},
+    "filters": {
+        "request_id": {"()": "orderservice.common.logging.RequestIdFilter"},
+        "as_warning": {"()": "orderservice.common.logging.AsWarning"},
+    },
     "formatters": {
         "json": {"()": "orderservice.common.logging.JsonFormatter"},
         "text": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},
@@ -330,5 +346,7 @@ LOGGING = {
     "loggers": {
         # Client errors are answered in JSON already; don't echo every 4xx as a warning.
         "django.request": {"level": "ERROR"},
+        # A Host outside ALLOWED_HOSTS is answered 400 (JSON); one warning line, no traceback.
+        "django.security.DisallowedHost": {"filters": ["as_warning"]},
     },
 }

@@ -72,7 +72,8 @@ class AutoSchema(openapi.AutoSchema):
         return super().get_serializer_name(serializer, direction)
 
     def _shared_errors(self) -> Iterable[ErrorKind]:
-        yield errors.INVALID_REQUEST  # bad Content-Length, unacceptable Accept, ... anywhere
+        yield errors.INVALID_REQUEST  # bad Content-Length, ... anywhere
+        yield errors.NOT_ACCEPTABLE  # an Accept header without JSON, anywhere
         if self._requires_authentication():
             yield errors.UNAUTHENTICATED
         if self.method in _BODY_METHODS:

@@ -71,6 +71,7 @@ FIXES: dict[str, str] = {
     "product-not-found": "Check the `product_id`; `GET /products` lists the products.",
     "not-found": "Check the path against /docs; paths work with and without a trailing slash.",
     "method-not-allowed": "Use one of the methods in the `Allow` header.",
+    "not-acceptable": "Send `Accept: application/json` (or `*/*`), or no `Accept` header at all.",
     "conflict": (
         "GET the resource to see its current state; a cancelled, shipped or delivered order "
         "cannot be cancelled or edited again, and statuses move only along "

@@ -12,6 +12,7 @@ from django.http import Http404, HttpRequest, JsonResponse
 from rest_framework import exceptions as drf
 from rest_framework.settings import api_settings
 
+from orderservice.api.proxy import public_url
 from orderservice.common import metrics
 from orderservice.common.db import database_failed
 from orderservice.common.exceptions import (
@@ -78,6 +79,12 @@ METHOD_NOT_ALLOWED = ErrorKind(
     "Method not allowed.",
     "This endpoint does not accept the method; the `Allow` header lists those it does.",
 )
+NOT_ACCEPTABLE = ErrorKind(
+    406,
+    "not-acceptable",
+    "Not acceptable. This API answers application/json.",
+    "The `Accept` header names no media type the API can answer with.",
+)
 CONFLICT = ErrorKind(
     409,
     "conflict",
@@ -139,9 +146,9 @@ INVENTORY_UNAVAILABLE = ErrorKind(
 
 CATALOGUE: tuple[ErrorKind, ...] = (
     INVALID_REQUEST, UNAUTHENTICATED, PERMISSION_DENIED, ORDER_NOT_FOUND, OUT_OF_STOCK,
-    PRODUCT_NOT_FOUND, NOT_FOUND, METHOD_NOT_ALLOWED, CONFLICT, IDEMPOTENCY_KEY_IN_FLIGHT,
-    PRECONDITION_FAILED, PAYLOAD_TOO_LARGE, UNSUPPORTED_MEDIA_TYPE, IDEMPOTENCY_KEY_REUSED,
-    THROTTLED, INTERNAL_ERROR, INVENTORY_UNAVAILABLE,
+    PRODUCT_NOT_FOUND, NOT_FOUND, METHOD_NOT_ALLOWED, NOT_ACCEPTABLE, CONFLICT,
+    IDEMPOTENCY_KEY_IN_FLIGHT, PRECONDITION_FAILED, PAYLOAD_TOO_LARGE, UNSUPPORTED_MEDIA_TYPE,
+    IDEMPOTENCY_KEY_REUSED, THROTTLED, INTERNAL_ERROR, INVENTORY_UNAVAILABLE,
 )  # fmt: skip
 
 
@@ -149,7 +156,7 @@ def documentation_url(request: HttpRequest | None, kind: ErrorKind) -> str:
     base = settings.ERROR_DOCS_BASE_URL
     if not base and request is not None:
         try:
-            base = request.build_absolute_uri("/docs/errors")
+            base = public_url(request, "/docs/errors")  # PUBLIC_BASE_URL, else the request's
         except DisallowedHost:
             base = ""
     return f"{base or '/docs/errors'}#{kind.slug}"
@@ -253,6 +260,8 @@ def _response_for(exc: Exception, request: HttpRequest | None) -> JsonResponse |
         return error_response(request, METHOD_NOT_ALLOWED)
     if isinstance(exc, drf.UnsupportedMediaType):
         return error_response(request, UNSUPPORTED_MEDIA_TYPE)
+    if isinstance(exc, drf.NotAcceptable):
+        return error_response(request, NOT_ACCEPTABLE)
     if isinstance(exc, drf.Throttled):
         wait = getattr(exc, "wait", None)
         headers = {"Retry-After": str(max(1, int(wait + 0.999)))} if wait is not None else None

@@ -203,7 +203,7 @@ LIMIT = OpenApiParameter(
 )
 CURSOR = OpenApiParameter(
     "cursor",
-    {"type": "string", "minLength": 1, "pattern": "^[A-Za-z0-9_-]+$"},
+    {"type": "string", "minLength": 1, "pattern": "^[A-Za-z0-9_:-]+$"},  # signed: base64:signature
     description=(
         "Opaque position taken from a previous page's `next` link; never build one (a value "
         "that is not from a `next` link is 400)."

@@ -1,19 +1,27 @@
-"""Keyset pagination: `?limit=` (1-100, default 20) and an opaque `?cursor=` in `next`."""
+"""Keyset pagination: `?limit=` (1-100, default 20) and an opaque `?cursor=` in `next`.
 
-import base64
-import binascii
-import json
+A cursor is the position of a page's last row, signed with SECRET_KEY (django.core.signing):
+only a cursor this server made is read back, and each of its values must also match its
+endpoint's pattern in full, so nothing a client makes up (a NUL byte, a lone surrogate, another
+type) reaches a query.
+"""
+
 import re
 from collections.abc import Sequence
 from typing import Any
 
+from django.core import signing
 from rest_framework import serializers
 from rest_framework.request import Request
 
+from orderservice.api.proxy import public_url
+
 DEFAULT_LIMIT = 20
 MAX_LIMIT = 100
-# Our cursors are under 120 characters; anything much longer is not one (and is not decoded).
+# Our cursors are under 150 characters; anything much longer is not one (and is not decoded).
 MAX_CURSOR_LENGTH = 512
+# Signatures made for cursors are good for nothing else, and no other signature is a cursor.
+_CURSOR_SALT = "orderservice.api.pagination.cursor"
 
 
 def page_limit(request: Request) -> int:
@@ -27,19 +35,40 @@ def page_limit(request: Request) -> int:
     return int(raw)
 
 
-def page_cursor(request: Request) -> list[Any] | None:
-    """The decoded position after which the page starts, or None for the first page."""
+def bad_cursor() -> serializers.ValidationError:
+    """The 400 for any `cursor` that is not from one of our `next` links."""
+    return serializers.ValidationError({"cursor": ["Not a cursor from a `next` link."]})
+
+
+def cursor_for(position: list[str]) -> str:
+    """The signed, URL-safe `cursor` for a position: compact JSON in base64, then the signature."""
+    return signing.Signer(salt=_CURSOR_SALT).sign_object(position)
+
+
+def page_cursor(request: Request, *patterns: str) -> list[str] | None:
+    """The position after which the page starts, or None for the first page.
+
+    A cursor `cursor_for` signed, holding one string per pattern, each matching it in full;
+    anything else is a 400.
+    """
     raw = request.query_params.get("cursor")
     if raw is None:
         return None
     if len(raw) > MAX_CURSOR_LENGTH:
-        raise serializers.ValidationError({"cursor": ["Not a cursor from a `next` link."]})
+        raise bad_cursor()
     try:
-        position = json.loads(base64.urlsafe_b64decode(raw.encode() + b"=" * (-len(raw) % 4)))
-    except (binascii.Error, ValueError, UnicodeDecodeError, RecursionError) as exc:
-        raise serializers.ValidationError({"cursor": ["Not a cursor from a `next` link."]}) from exc
-    if not isinstance(position, list) or not all(isinstance(p, str) for p in position):
-        raise serializers.ValidationError({"cursor": ["Not a cursor from a `next` link."]})
+        position = signing.Signer(salt=_CURSOR_SALT).unsign_object(raw)
+    except (signing.BadSignature, ValueError, UnicodeError) as exc:
+        raise bad_cursor() from exc
+    if not (
+        isinstance(position, list)
+        and len(position) == len(patterns)
+        and all(
+            isinstance(value, str) and re.fullmatch(pattern, value)
+            for value, pattern in zip(position, patterns, strict=True)
+        )
+    ):
+        raise bad_cursor()
     return position
 
 
@@ -49,8 +78,7 @@ def page_body(
     """`{"results", "next"}`; `rows` is how many were fetched (limit + 1 means there is more)."""
     next_url = None
     if rows > limit:
-        cursor = base64.urlsafe_b64encode(json.dumps(position).encode()).decode().rstrip("=")
         params = request.query_params.copy()
-        params["cursor"] = cursor
-        next_url = request.build_absolute_uri(f"{request.path}?{params.urlencode()}")
+        params["cursor"] = cursor_for(position)
+        next_url = public_url(request, f"{request.path}?{params.urlencode()}")
     return {"results": results, "next": next_url}

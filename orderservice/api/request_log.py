@@ -11,6 +11,8 @@ import time
 import uuid
 from collections.abc import Callable
 
+from django.core.signals import request_finished
+from django.dispatch import receiver
 from django.http import HttpRequest, HttpResponse
 from django.utils.functional import SimpleLazyObject, empty
 
@@ -52,26 +54,32 @@ class RequestLogMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         request_id = request_id_from(request.META.get("HTTP_X_REQUEST_ID"))
-        token = request_id_var.set(request_id)
+        # Kept after this returns, until the response is closed (below): Django logs an error
+        # answer ("Internal Server Error: /path", django.request) only once the whole middleware
+        # chain has returned, and that line belongs to the request too.
+        request_id_var.set(request_id)
         start = time.perf_counter()
-        try:
-            response = self.get_response(request)
-            response[REQUEST_ID_HEADER] = request_id
-            if logger.isEnabledFor(logging.INFO):
-                duration_ms = round((time.perf_counter() - start) * 1000, 2)
-                logger.info(
-                    "%s %s %s",
-                    request.method,
-                    request.path,
-                    response.status_code,
-                    extra={
-                        "method": request.method,
-                        "path": request.path,
-                        "status": response.status_code,
-                        "duration_ms": duration_ms,
-                        "user": _username(request),
-                    },
-                )
-            return response
-        finally:
-            request_id_var.reset(token)
+        response = self.get_response(request)
+        response[REQUEST_ID_HEADER] = request_id
+        if logger.isEnabledFor(logging.INFO):
+            duration_ms = round((time.perf_counter() - start) * 1000, 2)
+            logger.info(
+                "%s %s %s",
+                request.method,
+                request.path,
+                response.status_code,
+                extra={
+                    "method": request.method,
+                    "path": request.path,
+                    "status": response.status_code,
+                    "duration_ms": duration_ms,
+                    "user": _username(request),
+                },
+            )
+        return response
+
+
+@receiver(request_finished, dispatch_uid="orderservice.api.request_log.forget_request_id")
+def _forget_request_id(**kwargs: object) -> None:
+    """The response is closed (sent): lines logged from now on belong to no request."""
+    request_id_var.set(None)

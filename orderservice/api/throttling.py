@@ -8,7 +8,9 @@ list of every request time in the window, which costs O(rate) per request at hig
 The per-IP limit is checked when DRF authenticates, before the credentials are looked at, so a
 flood of requests with missing or guessed keys is throttled too (DRF checks throttles only after
 authentication and permissions, which would answer those with 401 forever). The per-user limit
-is an ordinary DRF throttle class.
+is an ordinary DRF throttle class. The admin login, outside DRF, is limited per client address by
+a middleware. "Client address" is `proxy.client_address`: X-Forwarded-For counts only from a
+trusted proxy (DRF's own `get_ident` and NUM_PROXIES would believe any client's header).
 
 If the cache cannot be reached the request is let through (and a warning logged): a Redis outage
 must not take the API down with it. When the cache is the process's own memory (no REDIS_URL),
@@ -20,17 +22,21 @@ import functools
 import logging
 import threading
 import time
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.core.cache import caches
 from django.core.cache.backends.locmem import LocMemCache
+from django.http import HttpRequest, HttpResponse
 from rest_framework import exceptions
 from rest_framework.authentication import BaseAuthentication
 from rest_framework.request import Request
 from rest_framework.settings import api_settings
 from rest_framework.throttling import BaseThrottle
 
+from orderservice.api import errors
+from orderservice.api.proxy import client_address
 from orderservice.common import metrics
 
 if TYPE_CHECKING:  # rest_framework.views imports the throttle classes named in the settings
@@ -62,11 +68,11 @@ class FixedWindowThrottle(BaseThrottle):
     def __init__(self) -> None:
         self._wait: float | None = None
 
-    def identity(self, request: Request) -> str | None:
+    def identity(self, request: Request | HttpRequest) -> str | None:
         """Whom the limit applies to; None exempts the request."""
         raise NotImplementedError
 
-    def allow_request(self, request: Request, view: "APIView | None") -> bool:
+    def allow_request(self, request: Request | HttpRequest, view: "APIView | None") -> bool:
         limit = parse_rate(api_settings.DEFAULT_THROTTLE_RATES.get(self.scope))
         if limit is None:
             return True
@@ -131,7 +137,7 @@ class UserRateThrottle(FixedWindowThrottle):
 
     scope = "user"
 
-    def identity(self, request: Request) -> str | None:
+    def identity(self, request: Request | HttpRequest) -> str | None:
         user = request.user
         if user is None or not user.is_authenticated:
             return None
@@ -139,12 +145,12 @@ class UserRateThrottle(FixedWindowThrottle):
 
 
 class IpRateThrottle(FixedWindowThrottle):
-    """Per client IP (DEFAULT_THROTTLE_RATES["ip"]); X-Forwarded-For counts per NUM_PROXIES."""
+    """Per client address (DEFAULT_THROTTLE_RATES["ip"])."""
 
     scope = "ip"
 
-    def identity(self, request: Request) -> str | None:
-        return self.get_ident(request) or None
+    def identity(self, request: Request | HttpRequest) -> str | None:
+        return client_address(request) or None
 
 
 class IpThrottleAuthentication(BaseAuthentication):
@@ -164,3 +170,36 @@ class IpThrottleAuthentication(BaseAuthentication):
 
     def authenticate_header(self, request: Request) -> str:
         return self.keyword
+
+
+class AdminLoginThrottle(IpRateThrottle):
+    """Per client address, the admin login's POSTs (DEFAULT_THROTTLE_RATES["admin_login"])."""
+
+    scope = "admin_login"
+
+
+class AdminLoginThrottleMiddleware:
+    """429 with Retry-After for a client past its admin login allowance, before any password is
+    hashed (~0.7 s of CPU each with Django's default hasher: unlimited, a cheap way to load us).
+
+    In `process_view`, where the URL is resolved: it matches the admin's own `admin:login` view
+    wherever the admin is mounted. Place it before CsrfViewMiddleware: refused attempts cost
+    nothing more.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        return self.get_response(request)
+
+    def process_view(
+        self, request: HttpRequest, view: object, args: object, kwargs: object
+    ) -> HttpResponse | None:
+        match = request.resolver_match
+        if request.method != "POST" or match is None or match.view_name != "admin:login":
+            return None
+        throttle = AdminLoginThrottle()
+        if throttle.allow_request(request, None):
+            return None
+        return errors.exception_response(exceptions.Throttled(wait=throttle.wait()), request)

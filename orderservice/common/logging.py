@@ -24,6 +24,20 @@ class RequestIdFilter(logging.Filter):
         return True
 
 
+class AsWarning(logging.Filter):
+    """A logger filter for expected noise logged as an error: one WARNING line, no traceback.
+
+    For django.security.DisallowedHost: every request naming a Host outside ALLOWED_HOSTS (bots,
+    scanners) is logged by Django as an ERROR with its traceback (and mailed to ADMINS). The
+    client gets a 400, which the request log line shows too.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.levelno, record.levelname = logging.WARNING, logging.getLevelName(logging.WARNING)
+        record.exc_info, record.exc_text = None, None
+        return True
+
+
 class JsonFormatter(_JsonFormatter):
     """`{"time", "level", "logger", "pid", "message", ...extra}`; never a Django request object.
 

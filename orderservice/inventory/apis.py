@@ -34,7 +34,12 @@ from orderservice.inventory.models import (
 from orderservice.inventory.stock_status import StockStatus
 
 MAX_STOCK = 1_000_000_000
-NOT_A_CURSOR = "Not a cursor from a `next` link."
+
+
+def _product_cursor(request: Request) -> str | None:
+    """The product_id a `next` link's page starts after, or None for the first page."""
+    position = page_cursor(request, PRODUCT_ID_REGEX)
+    return position[0] if position else None
 
 
 def _staff_writes(view: APIView) -> list[Any]:
@@ -82,9 +87,9 @@ class ProductListApi(APIView):
     def get(self, request: Request) -> Response:
         limit = page_limit(request)
         status = _choice(request, "stock_status", StockStatus.values)
-        cursor = page_cursor(request)
-        after = cursor[0] if cursor else None
-        products = selectors.product_list(after=after, limit=limit + 1, stock_status=status)
+        products = selectors.product_list(
+            after=_product_cursor(request), limit=limit + 1, stock_status=status
+        )
         page = products[:limit]
         position = [page[-1].product_id] if page else []
         return Response(
@@ -167,12 +172,9 @@ class ProductMovementListApi(APIView):
 
 
 def _movement_cursor(request: Request) -> int | None:
-    position = page_cursor(request)
-    if position is None:
-        return None
-    if len(position) != 1 or not re.fullmatch(r"[1-9][0-9]{0,18}", position[0]):
-        raise serializers.ValidationError({"cursor": [NOT_A_CURSOR]})
-    return int(position[0])
+    """The id of the movement a `next` link's page starts before, or None for the first page."""
+    position = page_cursor(request, r"[1-9][0-9]{0,18}")
+    return int(position[0]) if position else None
 
 
 class ProductAdjustmentApi(APIView):

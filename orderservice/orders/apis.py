@@ -17,7 +17,7 @@ from orderservice.api.fields import (
     StrictIntegerField,
     StrictSerializer,
 )
-from orderservice.api.pagination import page_body, page_cursor, page_limit
+from orderservice.api.pagination import bad_cursor, page_body, page_cursor, page_limit
 from orderservice.common.exceptions import InsufficientStock
 from orderservice.idempotency.http import idempotency_key, idempotent
 from orderservice.orders import openapi, placement, selectors, services
@@ -107,19 +107,22 @@ class OrderListApi(APIView):
         return idempotent(request, key, place, stored_refusals=(InsufficientStock,))
 
 
+# A position in a `next` link: the last order's created_at (ISO 8601 with its UTC offset), its id.
+_CURSOR_TIME = (
+    r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{6})?[+-][0-9]{2}:[0-9]{2}"
+)
+
+
 def _order_cursor(request: Request) -> tuple[datetime, str] | None:
-    position = page_cursor(request)
+    position = page_cursor(request, _CURSOR_TIME, ORDER_ID_PATTERN)
     if position is None:
         return None
+    created_at, order_id = position
     try:
-        created_at, order_id = position
-        moment = datetime.fromisoformat(created_at)
-        if moment.tzinfo is None:  # never in our links; a naive time would be read as local
-            raise ValueError(created_at)
         # In UTC, as the database compares it: 9999-12-31T23:59-23:59 overflows here, not there.
-        return moment.astimezone(UTC), order_id
+        return datetime.fromisoformat(created_at).astimezone(UTC), order_id
     except (ValueError, OverflowError) as exc:
-        raise serializers.ValidationError({"cursor": ["Not a cursor from a `next` link."]}) from exc
+        raise bad_cursor() from exc
 
 
 class OrderDetailApi(APIView):

@@ -5,6 +5,7 @@ from datetime import UTC, datetime
 from drf_spectacular.utils import OpenApiExample
 
 from orderservice.api import errors, openapi
+from orderservice.api.pagination import cursor_for
 from orderservice.inventory.exceptions import Shortage
 from orderservice.orders import bodies
 from orderservice.orders.models import Order
@@ -162,9 +163,9 @@ ORDER_PAGE = _response(
     "page",
     {
         "results": [_ORDER],
-        # The cursor the view writes after the order above: [created_at, order_id].
-        "next": f"{openapi.EXAMPLE_BASE}/orders?limit=1&cursor=WyIyMDI2LTExLTI1VDEwOjAwOjAwKzAwOj"
-        "AwIiwgIm9yZF80ZjljMmE3ZDFlM2I1YzZhOGQwZTJmNDEiXQ",
+        # The cursor the view writes after the order above: [created_at, order_id], signed.
+        "next": f"{openapi.EXAMPLE_BASE}/orders?limit=1&cursor="
+        + cursor_for([_ORDER["created_at"].isoformat(), _ORDER["order_id"]]),
     },
     "A page with more after it",
 )

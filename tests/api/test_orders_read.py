@@ -1,7 +1,6 @@
 """GET /orders/{order_id} and GET /orders (SPEC §3): bodies, ETags, privacy and pagination."""
 
 import base64
-import json
 from datetime import timedelta
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -10,6 +9,7 @@ import pytest
 from django.contrib.auth.models import User
 from rest_framework.test import APIClient
 
+from orderservice.api.pagination import cursor_for
 from orderservice.common import clock
 from orderservice.orders.models import Order
 from tests.api.support import (
@@ -55,7 +55,7 @@ def _body(order: Order, lines: dict[str, int]) -> dict[str, Any]:
 
 
 def _cursor(position: Any) -> str:
-    return base64.urlsafe_b64encode(json.dumps(position).encode()).decode().rstrip("=")
+    return cursor_for(position)  # signed: what is tested is the shape check behind the signature
 
 
 def _walk(client: APIClient, url: str) -> tuple[list[str], int]:

@@ -61,3 +61,24 @@ def test_metrics_folder_is_emptied_at_start(monkeypatch, tmp_path):
     assert folder.is_dir()
     assert list(folder.iterdir()) == []
     assert conf["_created_metrics_dir"] is False  # named by the environment: not removed at exit
+
+
+def test_gunicorn_believes_forwarded_headers_from_the_apps_trusted_proxies_only(
+    monkeypatch, tmp_path
+):
+    monkeypatch.delenv("TRUSTED_PROXIES", raising=False)
+    monkeypatch.setenv("FORWARDED_ALLOW_IPS", "127.0.0.1")  # gunicorn's own variable: not read
+
+    assert load(monkeypatch, tmp_path)["forwarded_allow_ips"] == ""
+    assert (
+        load(monkeypatch, tmp_path, TRUSTED_PROXIES="10.0.0.0/8,127.0.0.1")["forwarded_allow_ips"]
+        == "10.0.0.0/8,127.0.0.1"
+    )
+
+
+def test_request_line_and_header_limits_let_nginx_refuse_first(monkeypatch, tmp_path):
+    # nginx's large_client_header_buffers are 8k: anything longer it answers itself, in JSON.
+    conf = load(monkeypatch, tmp_path)
+
+    assert conf["limit_request_line"] == 8190  # gunicorn's maximum; its default is 4094
+    assert conf["limit_request_field_size"] == 8190

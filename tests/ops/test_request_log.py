@@ -10,6 +10,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
+from django.test import override_settings
 
 from orderservice.api.request_log import request_id_from
 from orderservice.common.logging import JsonFormatter, RequestIdFilter
@@ -148,4 +149,46 @@ def test_unknown_routes_and_metrics_are_logged_too(client, log_lines):
     ] == [
         ("/nowhere", 404, "lost"),
         ("/metrics", 200, "scrape"),
+    ]
+
+
+@override_settings(ROOT_URLCONF="tests.api.crash_urls")
+@pytest.mark.parametrize("path", ["/crash/api", "/crash/django"])
+def test_every_line_of_a_crashed_request_carries_its_id(client_user, log_lines, path):
+    # given: a view that crashes
+    client_user.raise_request_exception = False
+
+    # when
+    response = client_user.get(path, HTTP_X_REQUEST_ID="crash-1")
+    logging.getLogger("orderservice.test").warning("after the request")
+
+    # then: Django's own "Internal Server Error" line too, logged once the middlewares are done
+    assert response.status_code == 500
+    lines = log_lines()
+    assert lines[-1]["request_id"] is None
+    by_logger = {line["logger"]: line for line in lines[:-1]}
+    assert {"django.request", "orderservice.request"} <= set(by_logger)
+    assert {name: line["request_id"] for name, line in by_logger.items()} == dict.fromkeys(
+        by_logger, "crash-1"
+    )
+    assert by_logger["django.request"]["level"] == "ERROR"
+
+
+def test_a_request_with_a_bad_host_is_one_warning_without_traceback(client, log_lines):
+    # when
+    response = client.get("/products", HTTP_HOST="evil.example", HTTP_X_REQUEST_ID="bad-host")
+
+    # then: a JSON 400; the security line is a warning, with its id and no traceback
+    assert response.status_code == 400
+    assert response.json()["error"] == (
+        "Invalid request. Please review your request and ensure everything is correct."
+    )
+    [security] = [line for line in log_lines() if line["logger"].startswith("django.security")]
+    assert security["logger"] == "django.security.DisallowedHost"
+    assert security["level"] == "WARNING"
+    assert "evil.example" in security["message"]
+    assert "exc_info" not in security
+    assert security["request_id"] == "bad-host"
+    assert [(line["status"], line["request_id"]) for line in _request_lines(log_lines())] == [
+        (400, "bad-host")
     ]
