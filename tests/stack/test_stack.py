@@ -339,11 +339,11 @@ class UpstreamHandler(http.server.BaseHTTPRequestHandler):
 
 
 @contextlib.contextmanager
-def upstreams(stack: Stack, *, drop_first: bool) -> Iterator[tuple[Upstream, Upstream]]:
-    servers = (
-        Upstream(stack.app_ports[0], drop=drop_first),
-        Upstream(stack.app_ports[1], drop=False),
-    )
+def upstreams(stack: Stack, *drops: bool) -> Iterator[list[Upstream]]:
+    """A stand-in on the first app server's port, the second's, ... one per `drops` flag."""
+    servers = [
+        Upstream(port, drop=drop) for port, drop in zip(stack.app_ports, drops, strict=False)
+    ]
     threads = [threading.Thread(target=server.serve_forever, daemon=True) for server in servers]
     for thread in threads:
         thread.start()
@@ -389,7 +389,7 @@ class TestWithTheAppServersStopped:
 
     def test_the_app_sees_nginxs_forwarded_headers_not_the_clients(self, stack):
         # No header echo in the app: a stand-in app server records what nginx sends upstream.
-        with upstreams(stack, drop_first=False) as (first, second):
+        with upstreams(stack, False, False) as (first, second):
             answer = requests.get(
                 f"{stack.url}/orders",
                 headers={
@@ -413,7 +413,7 @@ class TestWithTheAppServersStopped:
     def test_a_failed_get_is_retried_on_another_server_a_failed_post_never(self, stack):
         # The first server drops every request after reading it; the second answers 200.
         # nginx takes the servers in turn; a server that failed rests for 2 s (fail_timeout).
-        with upstreams(stack, drop_first=True) as (dropping, answering):
+        with upstreams(stack, True, False) as (dropping, answering):
             posts: list[requests.Response] = []
             while not dropping.seen and len(posts) < 6:
                 posts.append(requests.post(f"{stack.url}/orders", json={}, timeout=10))
@@ -430,6 +430,20 @@ class TestWithTheAppServersStopped:
         assert [g.status_code for g in gets] == [200] * len(gets)  # retried on the other server
         assert [r["method"] for r in dropping.seen] == ["POST", "GET"]
         assert len([r for r in answering.seen if r["method"] == "GET"]) == len(gets)
+
+    def test_a_refused_connection_sends_a_post_to_the_next_server(self, stack):
+        # A stand-in on the first app server's port, nothing on the second's: a POST refused
+        # by the second is sent to the first instead, once (it had not been sent anywhere).
+        errors_log = stack.state_dir / "logs" / "nginx-error.log"
+        logged_before = len(errors_log.read_text())
+        with upstreams(stack, False) as (answering,):
+            posts = [requests.post(f"{stack.url}/orders", json={}, timeout=10) for _ in range(3)]
+        logged = errors_log.read_text()[logged_before:].splitlines()
+
+        assert [post.status_code for post in posts] == [200, 200, 200]
+        assert [r["method"] for r in answering.seen] == ["POST", "POST", "POST"]
+        refused = f'"POST /orders HTTP/1.1", upstream: "http://127.0.0.1:{stack.app_ports[1]}/'
+        assert any("Connection refused" in line and refused in line for line in logged)
 
 
 # --- the script ---------------------------------------------------------------------------------
