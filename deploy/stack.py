@@ -221,8 +221,11 @@ def without_password(url: str) -> str:
 
 
 def _write(path: Path, text: str, mode: int = 0o644) -> None:
-    path.write_text(text)
-    path.chmod(mode)
+    # Created with its mode: a secret is never readable by others, even for a moment.
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
+    os.fchmod(fd, mode)
+    with os.fdopen(fd, "w") as file:
+        file.write(text)
 
 
 def _save_config(config: StackConfig) -> None:
@@ -411,7 +414,8 @@ def pgbouncer_conf(config: StackConfig, app: AppSettings) -> str:
 
 def pgbouncer_users(config: StackConfig) -> str:
     db = Database.from_url(config.database_url)
-    return f'"{db.user}" "{db.password}"\n'
+    user, password = (value.replace('"', '""') for value in (db.user, db.password))
+    return f'"{user}" "{password}"\n'
 
 
 def supervisord_conf(
