@@ -11,7 +11,8 @@ PYTEST_ARGS ?=
 BENCH_ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help install install-run install-browser run serve migrate test test-fast test-pg bench storm lint fmt
+.PHONY: help install install-run install-browser install-stack run serve stack stack-down migrate test \
+	test-fast test-pg bench storm lint fmt
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -55,6 +56,12 @@ serve: install-run ## production: migrate, collectstatic, gunicorn (gunicorn.con
 	$(PY) manage.py collectstatic --noinput -v0
 	HOST=$${HOST:-$(HOST)} PORT=$${PORT:-$(PORT)} exec $(VENV)/bin/gunicorn orderservice.wsgi
 
+stack: install install-stack ## production stack on loopback: nginx :8080, app servers, PgBouncer, Redis (docs/production.md)
+	@DATABASE_URL="$(PG_URL)" $(PY) deploy/stack.py up
+
+stack-down: ## stop what `make stack` started, and nothing else
+	@python3 deploy/stack.py down
+
 test: install ## the whole suite: on SQLite, then on PostgreSQL with the concurrency tests
 	DATABASE_URL= $(PY) -m pytest -q $(PYTEST_ARGS)
 	@$(MAKE) --no-print-directory test-pg
@@ -62,7 +69,7 @@ test: install ## the whole suite: on SQLite, then on PostgreSQL with the concurr
 test-fast: install ## the suite on SQLite only (the edit-test loop)
 	DATABASE_URL= $(PY) -m pytest -q -x $(PYTEST_ARGS)
 
-test-pg: install install-browser ## the suite on PostgreSQL only
+test-pg: install install-browser install-stack ## the suite on PostgreSQL only
 	@if $(PY) scripts/pg_ready.py "$(PG_URL)"; then \
 		DATABASE_URL="$(PG_URL)" $(PY) -m pytest -q $(PYTEST_ARGS); \
 	else \
@@ -77,6 +84,18 @@ install-browser: ## Debian's chromium for the admin browser test (apt-get, when 
 	@test -x /usr/bin/chromium || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; } \
 		|| { echo; echo "!!! chromium could not be installed: the admin browser test will be SKIPPED"; echo; }
 
+# Binary, then the Debian package that ships it.
+STACK_TOOLS := nginx:nginx pgbouncer:pgbouncer supervisord:supervisor redis-server:redis-server
+install-stack: ## Debian's nginx, pgbouncer, supervisor, redis-server for `make stack` (apt-get, when missing)
+	@missing=""; for pair in $(STACK_TOOLS); do \
+		PATH="$$PATH:/usr/sbin:/sbin" command -v $${pair%%:*} >/dev/null || missing="$$missing $${pair#*:}"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+		echo "Installing with apt-get:$$missing"; \
+		{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq$$missing >/dev/null; } \
+			|| { echo; echo "!!! could not install$$missing: the stack tests will be SKIPPED"; echo; }; \
+	fi
+
 bench: install ## load benchmark on PostgreSQL (wrk + pgbench, installed with apt-get if missing)
 	@command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk; }
 	@command -v pgbench >/dev/null || { apt-get update -qq && apt-get install -y -qq postgresql-client; }
@@ -89,7 +108,7 @@ storm: install ## long storm on PostgreSQL, every SPEC §7 invariant checked (ST
 lint: install ## ruff, format check, mypy, import contracts, migrations check, check --deploy
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
-	SECRET_KEY=lint $(VENV)/bin/mypy orderservice tests bench
+	SECRET_KEY=lint $(VENV)/bin/mypy orderservice tests bench deploy
 	$(VENV)/bin/lint-imports
 	DEBUG=1 $(PY) manage.py makemigrations --check --dry-run
 	SECRET_KEY=$$(python3 -c 'import secrets; print(secrets.token_urlsafe(50))') DEBUG=0 $(PY) manage.py check --deploy --fail-level WARNING

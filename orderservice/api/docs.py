@@ -122,7 +122,7 @@ def _inline_markup(text: str) -> SafeString:
 @csrf_exempt  # a public page: other methods get 405, not CSRF's 403
 @require_safe
 def error_docs(request: HttpRequest) -> HttpResponse:
-    """Every error of the catalogue, one section each, anchored by its slug."""
+    """Every error of the catalogue (and the proxy's own), one section each, anchored by its slug."""
     sections = [
         {
             "slug": kind.slug,
@@ -134,7 +134,7 @@ def error_docs(request: HttpRequest) -> HttpResponse:
                 _EXAMPLE_BODIES.get(kind.slug) or openapi.error_body(kind), indent=2
             ),
         }
-        for kind in errors.CATALOGUE
+        for kind in (*errors.CATALOGUE, *errors.PROXY_CATALOGUE)
     ]
     return render(request, "api/error_docs.html", {"sections": sections})
 

@@ -151,6 +151,50 @@ CATALOGUE: tuple[ErrorKind, ...] = (
     IDEMPOTENCY_KEY_REUSED, THROTTLED, INTERNAL_ERROR, INVENTORY_UNAVAILABLE,
 )  # fmt: skip
 
+# Answered by the buffering proxy of the production stack (deploy/), never by the app itself; here
+# so that /docs/errors explains them too (a test holds deploy/'s pages to these strings).
+REQUEST_TIMEOUT = ErrorKind(
+    408,
+    "request-timeout",
+    "Request timeout. Send the whole request without pausing.",
+    "The proxy waited too long for the request's headers or body. Send it again in one go.",
+)
+URI_TOO_LONG = ErrorKind(
+    414,
+    "uri-too-long",
+    "Request URI too long.",
+    "The path and query string are over the proxy's limit (8 KiB).",
+)
+HEADERS_TOO_LARGE = ErrorKind(
+    431,
+    "headers-too-large",
+    "Request header fields too large.",
+    "A header line, or all the headers together, are over the proxy's limit (8 KiB).",
+)
+NOT_IMPLEMENTED = ErrorKind(
+    501,
+    "not-implemented",
+    "Not implemented. Send the body with Content-Length.",
+    "The proxy does not accept this transfer encoding; send the body with `Content-Length`.",
+)
+BAD_GATEWAY = ErrorKind(
+    502,
+    "bad-gateway",
+    "Bad gateway: no app server answered. Please retry later.",
+    "No app server behind the proxy accepted the request. A POST may or may not have been "
+    "handled: retry it with the same `Idempotency-Key` after `Retry-After` seconds.",
+)
+GATEWAY_TIMEOUT = ErrorKind(
+    504,
+    "gateway-timeout",
+    "Gateway timeout: the app server did not answer in time. Please retry later.",
+    "The app server took longer than the proxy waits. A POST may have been handled: retry it "
+    "with the same `Idempotency-Key` after `Retry-After` seconds.",
+)
+PROXY_CATALOGUE: tuple[ErrorKind, ...] = (
+    REQUEST_TIMEOUT, URI_TOO_LONG, HEADERS_TOO_LARGE, NOT_IMPLEMENTED, BAD_GATEWAY, GATEWAY_TIMEOUT,
+)  # fmt: skip
+
 
 def documentation_url(request: HttpRequest | None, kind: ErrorKind) -> str:
     base = settings.ERROR_DOCS_BASE_URL

@@ -182,7 +182,7 @@ def test_every_error_of_the_catalogue_has_its_section():
     assert response["Content-Type"].startswith("text/html")
     page = response.content.decode()
     ids = _parse(page).ids
-    for kind in errors.CATALOGUE:
+    for kind in (*errors.CATALOGUE, *errors.PROXY_CATALOGUE):
         assert kind.slug in ids, kind.slug
         assert kind.message in page.replace("&#x27;", "'")
 
