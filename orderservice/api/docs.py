@@ -122,7 +122,7 @@ def _inline_markup(text: str) -> SafeString:
 @csrf_exempt  # a public page: other methods get 405, not CSRF's 403
 @require_safe
 def error_docs(request: HttpRequest) -> HttpResponse:
-    """Every error of the catalogue (and the proxy's own), one section each, anchored by its slug."""
+    """Every error of the catalogue and of the proxy, one section each, anchored by its slug."""
     sections = [
         {
             "slug": kind.slug,
