@@ -104,9 +104,9 @@ DATABASES = {
     "default": dj_database_url.parse(
         DATABASE_URL,
         conn_max_age=600,
-        # Off by default: Django's check is a `SELECT 1` before every request's first query. A
-        # connection that broke since its last use fails fast instead, and is discarded: writes
-        # retry on a new one (common/db/), a read answers 503 once.
+        # Off by default: Django's check is a `SELECT 1` before every request's first query (and
+        # it bypasses the watchdog below). A connection that broke since its last use fails fast
+        # instead, and is discarded: reads and writes run again on a new one (common/db/).
         conn_health_checks=env_bool("DB_HEALTH_CHECKS", False),
     )
 }
@@ -123,12 +123,15 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
-# How long one write may keep retrying deadlocks, serialization failures and lock timeouts
-# before the client gets 503 with Retry-After.
+# How long one write may keep retrying deadlocks, serialization failures, lock timeouts and lost
+# connections (a read: lost connections) before the client gets 503 with Retry-After.
 DB_RETRY_BUDGET_SECONDS = env_float("DB_RETRY_BUDGET_SECONDS", 5.0)
 
 # Bounded time for everything the database does (SPEC §8); a lock wait or statement cut short is
-# retried within the budget above. psycopg's connect timeout is whole seconds, at least 2.
+# retried within the budget above. psycopg's connect timeout is whole seconds, at least 2. On top
+# of the server's limits, a watchdog thread in each process cuts any round trip still unanswered
+# half a second after the statement timeout or (in a request) the budget left, whichever ends
+# first: a network that silently swallows a connection's traffic ends in 503 too (common/db/).
 DB_CONNECT_TIMEOUT_SECONDS = env_float("DB_CONNECT_TIMEOUT_SECONDS", 2.0)
 DB_STATEMENT_TIMEOUT_SECONDS = env_float("DB_STATEMENT_TIMEOUT_SECONDS", 5.0)
 DB_LOCK_TIMEOUT_SECONDS = env_float("DB_LOCK_TIMEOUT_SECONDS", 2.0)
@@ -153,8 +156,8 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
         {
             "connect_timeout": max(2, round(DB_CONNECT_TIMEOUT_SECONDS)),
             # A network that silently drops packets: the kernel gives the connection up (keepalive
-            # probes while waiting for an answer, tcp_user_timeout while sending) instead of the
-            # worker waiting for ever.
+            # probes while waiting for an answer, tcp_user_timeout while sending). The watchdog
+            # cuts a request's wait sooner, and also where a proxy on the path answers probes.
             "keepalives": 1,
             "keepalives_idle": 5,
             "keepalives_interval": 2,

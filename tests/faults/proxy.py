@@ -8,9 +8,13 @@ connection is piped to the upstream server. `cut(mode)` breaks the link the way 
 - "blackhole": the network swallows everything. Open connections are reset (a partition that
   outlives TCP keepalives ends them anyway), new ones are accepted and then never answered, so the
   client waits for its connect timeout.
+- "stall": a silent partition, as it begins. Open connections stay open but nothing more is
+  forwarded either way (a query sent is never answered, and TCP keepalives are still acknowledged
+  by this side's kernel); new ones are swallowed as in "blackhole".
 
-`restore()` lets new connections through again. Nothing is mocked: the service talks to the real
-server through real sockets.
+`restore()` lets new connections through again; the connections held by a cut are reset (their
+clients gave up, or a server on the far side of a long partition dropped them). Nothing is
+mocked: the service talks to the real server through real sockets.
 """
 
 import asyncio
@@ -21,7 +25,7 @@ import threading
 from collections.abc import Coroutine, Iterator
 from typing import Any, Literal, TypeVar
 
-Mode = Literal["refuse", "blackhole"]
+Mode = Literal["refuse", "blackhole", "stall"]
 T = TypeVar("T")
 
 _CHUNK = 64 * 1024
@@ -38,7 +42,10 @@ class TcpProxy:
         )
         self._server: asyncio.Server | None = None
         self._writers: set[asyncio.StreamWriter] = set()  # every open socket, both sides
+        self._flowing = asyncio.Event()  # cleared by a stall: the pipes forward nothing
+        self._flowing.set()
         self.connections_accepted = 0
+        self.links_open = 0  # client connections currently piped to the server
 
     # --- control, from the test's thread ---------------------------------------------------------
 
@@ -73,11 +80,15 @@ class TcpProxy:
 
     async def _cut(self, mode: Mode) -> None:
         self._mode = mode
-        self._reset_all()
+        if mode == "stall":
+            self._flowing.clear()
+        else:
+            self._reset_all()
 
     async def _restore(self) -> None:
         self._mode = None
-        self._reset_all()  # the held (blackholed) connections go too: their clients gave up
+        self._reset_all()  # the held connections go too (blackholed, stalled): clients gave up
+        self._flowing.set()
 
     async def _shutdown(self) -> None:
         if self._server is not None:
@@ -104,7 +115,7 @@ class TcpProxy:
             _reset(writer)
             return
         self._writers.add(writer)
-        if mode == "blackhole":
+        if mode in ("blackhole", "stall"):
             await _drain_forever(reader)  # until reset by restore() or stop()
             return
         try:
@@ -117,15 +128,24 @@ class TcpProxy:
             _reset(up_writer)
             return
         self._writers.add(up_writer)
-        await asyncio.gather(_pipe(reader, up_writer), _pipe(up_reader, writer))
+        self.links_open += 1
+        try:
+            await asyncio.gather(
+                _pipe(reader, up_writer, self._flowing), _pipe(up_reader, writer, self._flowing)
+            )
+        finally:
+            self.links_open -= 1
         for side in (writer, up_writer):
             self._writers.discard(side)
             _reset(side)
 
 
-async def _pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+async def _pipe(
+    reader: asyncio.StreamReader, writer: asyncio.StreamWriter, flowing: asyncio.Event
+) -> None:
     try:
         while data := await reader.read(_CHUNK):
+            await flowing.wait()  # a stall holds the data, and reads no more, until reset
             writer.write(data)
             await writer.drain()
     except (ConnectionError, OSError):

@@ -3,6 +3,7 @@
 import contextlib
 import logging
 import math
+import select
 import threading
 from typing import Any
 
@@ -16,6 +17,7 @@ from django.db.backends.signals import connection_created
 from orderservice.common import alerts
 from orderservice.common.breaker import CircuitBreaker
 from orderservice.common.db.errors import is_unreachable
+from orderservice.common.db.watchdog import bounded
 from orderservice.common.exceptions import DatabaseUnavailable
 
 logger = logging.getLogger(__name__)
@@ -70,9 +72,10 @@ def admit() -> None:
 
 def _probe() -> None:
     # In its own thread, on its own connection: requests keep failing fast meanwhile instead of
-    # waiting out a connect timeout each.
+    # waiting out a connect timeout each. A unit of its own: its `SELECT 1` is not retried.
     try:
-        with connection.cursor() as cursor:
+        connection.ensure_connection()
+        with bounded(connection, settings.DB_RETRY_BUDGET_SECONDS), connection.cursor() as cursor:
             cursor.execute("SELECT 1")
     except DbError as exc:
         logger.info("database probe failed: %s", exc)
@@ -123,6 +126,26 @@ def discard_broken_connection() -> None:
         connection.close()
     except DatabaseError:
         logger.debug("closing a broken connection failed", exc_info=True)
+
+
+def discard_hung_up_connection() -> None:
+    """Close this thread's idle PostgreSQL connection if the server hung up on it meanwhile."""
+    # Between statements the server owes us nothing, so a readable socket means end-of-file or
+    # a reset (or an unsolicited notice, and then the cost is one reconnect). Found before
+    # anything is sent, a dead connection may be replaced even for a statement that must not
+    # run twice. No round trip: one poll(2).
+    raw = connection.connection
+    if raw is None or connection.vendor != "postgresql" or connection.in_atomic_block:
+        return
+    try:
+        poller = select.poll()
+        poller.register(raw.pgconn.socket, select.POLLIN)
+        hung_up = bool(poller.poll(0))
+    except (psycopg.Error, OSError):  # the socket is gone already
+        hung_up = True
+    if hung_up:
+        logger.info("the database closed an idle connection: reconnecting")
+        discard_broken_connection()
 
 
 def unavailable(reason: str, wait: float) -> DatabaseUnavailable:

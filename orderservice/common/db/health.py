@@ -34,8 +34,12 @@ def database_refusal() -> DatabaseUnavailable | None:
 
 
 def database_failed(exc: OperationalError | InterfaceError) -> DatabaseUnavailable:
-    """A read outside `in_transaction` hit OperationalError/InterfaceError: record it, and
-    return the DatabaseUnavailable to answer with (no retry: a read is cheap to retry client-side).
+    """A statement outside `in_transaction` failed and was not retried: record it, and return the
+    DatabaseUnavailable to answer with.
+
+    A read that lost its connection is retried where it runs (statements.bounded_execute), and
+    raises DatabaseUnavailable itself once the budget is spent; what comes here is the rest: a
+    read the server refused (statement timeout), a write outside a unit of work, SQLite.
     """
     note_failure(exc)
     if is_unreachable(exc):
@@ -47,8 +51,9 @@ def database_failed(exc: OperationalError | InterfaceError) -> DatabaseUnavailab
 def database_ping() -> None:
     """`SELECT 1` on this thread's connection; raises DatabaseUnavailable when it fails.
 
-    Bounded by DB_CONNECT_TIMEOUT_SECONDS and the statement timeout; refused at once while the
-    breaker is open.
+    A read like any other: a lost connection is replaced and the ping retried within
+    DB_RETRY_BUDGET_SECONDS, and the watchdog gives up on a database that does not answer.
+    Refused at once while the breaker is open.
     """
     refusal = database_refusal()
     if refusal is not None:

@@ -16,19 +16,19 @@ from orderservice.common.breaker import CircuitOpen
 from orderservice.common.db.availability import (
     admit,
     discard_broken_connection,
+    discard_hung_up_connection,
     note_failure,
     note_success,
     unavailable,
 )
 from orderservice.common.db.errors import is_transient, is_unreachable
+from orderservice.common.db.statements import SILENCE_MARGIN_SECONDS, backoff
+from orderservice.common.db.watchdog import bounded
 
 logger = logging.getLogger(__name__)
 
 P = ParamSpec("P")
 R = TypeVar("R")
-
-_FIRST_BACKOFF_SECONDS = 0.01
-_MAX_BACKOFF_SECONDS = 0.5
 
 
 class _CommitOutcomeUnknown(Exception):
@@ -41,10 +41,12 @@ def in_transaction(func: Callable[P, R]) -> Callable[P, R]:
     Retries stop before the settings' DB_RETRY_BUDGET_SECONDS would be overrun (no sleep, and no
     attempt that judged by the last one would end past it), then DatabaseUnavailable is raised;
     on PostgreSQL each late attempt's lock and statement timeouts are cut to what is left of the
-    budget. A connection that failed is discarded before the next attempt. While the circuit
-    breaker is open, DatabaseUnavailable is raised at once. A call made inside an existing
-    transaction runs under a savepoint and is not retried here: the outermost wrapper owns the
-    transaction and retries the whole of it.
+    budget, and the watchdog cuts any round trip of an attempt (COMMIT included) still unanswered
+    just after the budget is spent (a database that went silent). A connection that failed is
+    discarded before the next attempt, and one the server hung up on while idle before the
+    first. While the circuit breaker is open, DatabaseUnavailable is raised at once. A call made
+    inside an existing transaction runs under a savepoint and is not retried here: the outermost
+    wrapper owns the transaction and retries the whole of it.
 
     A connection lost during COMMIT is not retried (the first attempt may have been stored, and a
     second would store the work twice): the caller gets DatabaseUnavailable. Clients make such
@@ -105,9 +107,7 @@ def _run_with_retries(work: Callable[[], R], *, atomic: bool = True) -> R:
     retrying = tenacity.Retrying(
         retry=tenacity.retry_if_exception(is_transient),
         stop=out_of_budget,
-        wait=tenacity.wait_random_exponential(
-            multiplier=_FIRST_BACKOFF_SECONDS, max=_MAX_BACKOFF_SECONDS
-        ),
+        wait=lambda state: backoff(state.attempt_number),
         sleep=clock.sleep,
         before_sleep=_before_retry,
         reraise=False,
@@ -117,7 +117,7 @@ def _run_with_retries(work: Callable[[], R], *, atomic: bool = True) -> R:
             with attempt:
                 attempt_started[0] = clock.monotonic()
                 late = attempt.retry_state.attempt_number > 1
-                return _attempt(work, deadline if late else None, atomic=atomic)
+                return _attempt(work, deadline, cap_timeouts=late, atomic=atomic)
     except tenacity.RetryError as exc:
         last = exc.last_attempt.exception()
         reason = f"no success within the {budget:g}s retry budget: {last}"
@@ -131,22 +131,32 @@ def _run_with_retries(work: Callable[[], R], *, atomic: bool = True) -> R:
     raise AssertionError("unreachable: tenacity either returns or raises")
 
 
-def _attempt(work: Callable[[], R], deadline: float | None, *, atomic: bool = True) -> R:
+def _attempt(
+    work: Callable[[], R], deadline: float, *, cap_timeouts: bool, atomic: bool = True
+) -> R:
     admit()
     started = clock.monotonic()
     # Set from the moment a lost connection could mean the work was stored after all.
     outcome_unknown = False
     try:
-        if atomic:
-            with transaction.atomic():
-                if deadline is not None:
-                    _cap_timeouts(deadline)
+        # A connection the server hung up on while idle is replaced before anything is sent,
+        # and a failure to connect sent nothing: both are safe to retry.
+        discard_hung_up_connection()
+        connection.ensure_connection()
+        # Every round trip until the attempt ends, COMMIT and ROLLBACK included: they are no
+        # statements, so the statements' own deadlines miss them. (A COMMIT cut here is followed
+        # by Django reconnecting, to restore autocommit as the atomic block ends: that one may
+        # add a connect timeout. A statement cut closes the connection first, and does not.)
+        with bounded(connection, deadline - started + SILENCE_MARGIN_SECONDS):
+            if atomic:
+                with transaction.atomic():
+                    if cap_timeouts:
+                        _cap_timeouts(deadline)
+                    result = work()
+                    outcome_unknown = True  # what fails now is the COMMIT
+            else:
+                outcome_unknown = True  # the single statement commits by itself once sent
                 result = work()
-                outcome_unknown = True  # what fails now is the COMMIT
-        else:
-            connection.ensure_connection()  # a failure to connect sent nothing: safe to retry
-            outcome_unknown = True  # the single statement commits by itself once sent
-            result = work()
     except DbError as exc:  # DatabaseError or InterfaceError
         if not is_unreachable(exc):
             note_success()  # the database answered, if only to refuse
