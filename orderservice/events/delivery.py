@@ -4,12 +4,13 @@ The URL is checked again now (urlguard: resolved, every address judged) and the 
 to the address that was checked, with the name kept for the Host header and the TLS name (SNI
 and certificate check): a name re-pointed at an internal address since it was saved (DNS
 rebinding) is refused, not followed. Redirects are not followed (a 3xx is a failed attempt), no
-proxy from the environment is used, and the whole attempt (connecting, sending, the answer's
-status line) gets WEBHOOK_TIMEOUT_SECONDS in all: httpx's timeouts are per phase, so the attempt
-runs under asyncio.timeout. The answer's body is not read.
+proxy from the environment is used, and the whole attempt (resolving, connecting, sending, the
+answer's status line) gets WEBHOOK_TIMEOUT_SECONDS in all: httpx's timeouts are per phase, so
+the attempt runs under asyncio.timeout. The answer's body is not read.
 """
 
 import asyncio
+from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 from django.conf import settings
@@ -22,6 +23,9 @@ from orderservice.events.signing import signed_headers
 from orderservice.events.urlguard import Target, url_check
 
 USER_AGENT = "orderservice-webhooks/1"
+# Resolution runs in threads of its own: asyncio.run would wait for the default executor's, and
+# a resolver that hangs must not hold the attempt past its time limit.
+_RESOLVER = ThreadPoolExecutor(max_workers=4, thread_name_prefix="webhook-resolver")
 
 
 def attempt(claim: Claim) -> Outcome:
@@ -31,13 +35,12 @@ def attempt(claim: Claim) -> Outcome:
     timeout = settings.WEBHOOK_TIMEOUT_SECONDS
     status_code: int | None = None
     error: str | None = None
+    body = event_bytes(claim.event)
+    headers = signed_headers(
+        secret=claim.secret, message_id=claim.event.event_id, body=body, at=attempted_at
+    )
     try:
-        target = url_check(claim.url)
-        body = event_bytes(claim.event)
-        headers = signed_headers(
-            secret=claim.secret, message_id=claim.event.event_id, body=body, at=attempted_at
-        )
-        status_code = asyncio.run(_post(target, body, headers, timeout))
+        status_code = asyncio.run(_checked_post(claim.url, body, headers, timeout))
     except WebhookUrlRefused as exc:
         error = f"refused: {exc}"
     except TimeoutError:
@@ -50,12 +53,17 @@ def attempt(claim: Claim) -> Outcome:
     )
 
 
+async def _checked_post(url: str, body: bytes, headers: dict[str, str], timeout: float) -> int:
+    async with asyncio.timeout(timeout):  # the name's resolution counts too
+        resolving = asyncio.get_running_loop().run_in_executor(_RESOLVER, url_check, url)
+        return await _post(await resolving, body, headers, timeout)
+
+
 async def _post(target: Target, body: bytes, headers: dict[str, str], timeout: float) -> int:
     url = httpx.URL(target.url)
     pinned = url.copy_with(host=str(target.address))
     extensions = {"sni_hostname": target.host} if url.scheme == "https" else {}
     async with (
-        asyncio.timeout(timeout),
         httpx.AsyncClient(timeout=timeout, follow_redirects=False, trust_env=False) as client,
         client.stream(
             "POST",

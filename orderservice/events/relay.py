@@ -16,7 +16,7 @@ what each attempt did. The database is the queue.
 
 import logging
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from django.conf import settings
@@ -63,8 +63,8 @@ class Claim:
     lease: str
     webhook_id: str
     url: str
-    secret: str
-    event: Event
+    secret: str = field(repr=False)
+    event: Event = field(repr=False)
 
 
 @dataclass(frozen=True)

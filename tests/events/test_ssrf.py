@@ -3,6 +3,7 @@ address, however it is spelt, checked when saved and again at delivery; redirect
 
 import ipaddress
 import socket
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -10,7 +11,11 @@ import pytest
 from django.test import override_settings
 from rest_framework.test import APIClient
 
-from orderservice.events.models import Delivery
+from orderservice.common import clock
+from orderservice.events.delivery import attempt
+from orderservice.events.models import Delivery, Event
+from orderservice.events.relay import Claim
+from orderservice.events.signing import new_secret
 from orderservice.events.urlguard import address_is_internal
 from tests.events.conftest import attempts, subscribe, work_until, write_events
 from tests.events.receiver import Receiver
@@ -170,3 +175,22 @@ def test_redirects_are_not_followed(receiver_factory: Callable[..., Receiver]):
     assert delivery.attempts[0]["status_code"] == 302
     assert delivery.status == "pending"  # a failed attempt: retried on schedule
     assert len(receiver.received) == 1
+
+
+@override_settings(WEBHOOK_ALLOW_HTTP=True, WEBHOOK_TIMEOUT_SECONDS=0.3)
+def test_a_hanging_resolver_counts_against_the_time_limit(monkeypatch: pytest.MonkeyPatch):
+    def slow(*args: Any, **kwargs: Any) -> Any:
+        time.sleep(2)
+        return _real_getaddrinfo(*args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", slow)
+    event = Event(
+        event_id="evt_" + "0" * 32, type="order.updated", created_at=clock.now(), data="{}"
+    )
+    claim = Claim("dlv_1", "lease", "wh_1", "http://slow.test/hook", new_secret(), event)
+
+    started = time.monotonic()
+    outcome = attempt(claim)
+
+    assert outcome.error == "no answer within 0.3 s"
+    assert time.monotonic() - started < 1.5
