@@ -13,6 +13,7 @@ import socket
 from dataclasses import dataclass
 from urllib.parse import SplitResult, urlsplit
 
+import httpx
 from django.conf import settings
 
 from orderservice.events.exceptions import WebhookUrlRefused
@@ -81,8 +82,12 @@ def _parts(url: str) -> SplitResult:
     try:
         parts = urlsplit(url)
         parts.port  # noqa: B018  (raises ValueError for a port out of range)
-    except ValueError as exc:
+        # The sender (httpx) must read the same host as this check did.
+        same_host = httpx.URL(url).host == (parts.hostname or "")
+    except (ValueError, httpx.InvalidURL) as exc:
         raise WebhookUrlRefused("Must be a valid URL.") from exc
+    if not same_host:
+        raise WebhookUrlRefused("Must be a valid URL.")
     if parts.scheme not in schemes or not parts.hostname:
         raise WebhookUrlRefused(f"Must be an {' or '.join(s + '://' for s in schemes)} URL.")
     if parts.username is not None or parts.password is not None:
