@@ -76,7 +76,7 @@ def _post(client: APIClient, url: str) -> Any:
         "http://2130706433/hook",  # decimal
         "http://0x7f000001/hook",  # hex
         "http://0x7f.0.0.1/hook",
-        "http://0177.0.0.1/hook",  # octal
+        "http://0177.0.0.1/hook",  # octal (which the sender would not even parse)
         "http://[::1]/hook",
         "http://[::ffff:127.0.0.1]/hook",
         "http://[::ffff:7f00:1]/hook",
@@ -104,7 +104,10 @@ def test_internal_targets_are_refused_with_400_naming_url(
 
     assert response.status_code == 400, response.json()
     [message] = response.json()["details"]["url"]
-    assert message.startswith("Must not point to a loopback, private, link-local")
+    if "0177" in url:
+        assert message == "Must be a valid URL."
+    else:
+        assert message.startswith("Must not point to a loopback, private, link-local")
 
 
 @pytest.mark.django_db
