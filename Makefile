@@ -38,7 +38,9 @@ install: $(VENV)/.installed ## create .venv and install the service with its dev
 migrate: install-run ## apply migrations to the database DATABASE_URL names (default: db.sqlite3)
 	DEBUG=$${DEBUG:-1} $(PY) manage.py migrate --noinput
 
-run: install-run ## quick start: SQLite, demo data, a demo token, serve on 127.0.0.1:8000 (logs as text)
+# The webhook worker runs in the background beside the server; the trap stops it (SIGTERM: it
+# finishes what is in flight) however the server ends, Ctrl-C included.
+run: install-run ## quick start: SQLite, demo data, a demo token, the webhook worker, serve on 127.0.0.1:8000
 	@export DEBUG=$${DEBUG:-1} LOG_FORMAT=$${LOG_FORMAT:-text}; \
 	$(PY) manage.py migrate --noinput -v0 && \
 	token=$$($(PY) manage.py load_demo) && \
@@ -49,8 +51,12 @@ run: install-run ## quick start: SQLite, demo data, a demo token, serve on 127.0
 	echo "       -d '{\"products\": [{\"product_id\": \"SKU-1\", \"item_count\": 2}]}'" && \
 	echo "  curl -s http://$(HOST):$(PORT)/orders -H 'Authorization: Token $$token'" && \
 	echo && \
-	exec $(PY) manage.py runserver $(HOST):$(PORT)
+	{ $(PY) manage.py run_webhooks & worker=$$!; \
+	  trap 'kill -TERM $$worker 2>/dev/null; wait $$worker' EXIT; \
+	  $(PY) manage.py runserver $(HOST):$(PORT); }
 
+# Production also runs `python manage.py run_webhooks` (one or more, under a process supervisor,
+# same environment): README, "Webhooks".
 serve: install-run ## production: migrate, collectstatic, gunicorn (gunicorn.conf.py); DEBUG off, needs SECRET_KEY
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py collectstatic --noinput -v0
@@ -111,7 +117,9 @@ lint: install ## ruff, format check, mypy, import contracts, migrations check, c
 	SECRET_KEY=lint $(VENV)/bin/mypy orderservice tests bench deploy
 	$(VENV)/bin/lint-imports
 	DEBUG=1 $(PY) manage.py makemigrations --check --dry-run
-	SECRET_KEY=$$(python3 -c 'import secrets; print(secrets.token_urlsafe(50))') DEBUG=0 $(PY) manage.py check --deploy --fail-level WARNING
+	SECRET_KEY=$$(python3 -c 'import secrets; print(secrets.token_urlsafe(50))') \
+		WEBHOOK_SECRET_KEYS=$$(python3 -c 'import base64, os; print(base64.urlsafe_b64encode(os.urandom(32)).decode())') \
+		DEBUG=0 $(PY) manage.py check --deploy --fail-level WARNING
 
 fmt: install ## format and auto-fix
 	$(VENV)/bin/ruff format .

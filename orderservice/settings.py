@@ -55,6 +55,7 @@ INSTALLED_APPS = [
     "orderservice.inventory",
     "orderservice.orders",
     "orderservice.idempotency",
+    "orderservice.events",
 ]
 
 MIDDLEWARE = [
@@ -193,6 +194,30 @@ ALERT_WEBHOOK_URL = os.environ.get("ALERT_WEBHOOK_URL", "")
 ALERT_WEBHOOK_TIMEOUT_SECONDS = env_float("ALERT_WEBHOOK_TIMEOUT_SECONDS", 5.0)
 # At most one alert per process per interval, however many requests fail.
 ALERT_INTERVAL_SECONDS = env_float("ALERT_INTERVAL_SECONDS", 300.0)
+
+# --- events and webhooks (SPEC §12) ------------------------------------------------------------
+
+# Off: no event is written (the benchmark's comparison); the feed and the webhooks go quiet.
+EVENTS_ENABLED = env_bool("EVENTS_ENABLED", True)
+EVENT_RETENTION_DAYS = int(env_float("EVENT_RETENTION_DAYS", 30))
+# Fernet keys (comma-separated, the newest first) that encrypt webhook secrets at rest, so that a
+# copy of the database alone cannot sign. Required when DEBUG is off (check --deploy and
+# run_webhooks fail without them); with DEBUG on a development key is derived from SECRET_KEY.
+WEBHOOK_SECRET_KEYS = env_list("WEBHOOK_SECRET_KEYS")
+# Receivers must be https:// and public addresses unless these are on (development, tests).
+WEBHOOK_ALLOW_HTTP = env_bool("WEBHOOK_ALLOW_HTTP")
+WEBHOOK_ALLOW_PRIVATE = env_bool("WEBHOOK_ALLOW_PRIVATE")
+# A delivery is a 2xx within this long, connection included.
+WEBHOOK_TIMEOUT_SECONDS = env_float("WEBHOOK_TIMEOUT_SECONDS", 10.0)
+# Multiplies the retry schedule (5 s ... 10 h); tests shrink it.
+WEBHOOK_SCHEDULE_SCALE = env_float("WEBHOOK_SCHEDULE_SCALE", 1.0)
+# An endpoint whose deliveries have all failed for this long is disabled (admins alerted).
+WEBHOOK_DISABLE_AFTER_SECONDS = env_float("WEBHOOK_DISABLE_AFTER_SECONDS", 3 * 24 * 3600.0)
+# The worker: deliveries in flight at once, how long a claim is held before another worker may
+# take it over (longer than the timeout), and how often it looks for work without a wake-up.
+WEBHOOK_CONCURRENCY = int(env_float("WEBHOOK_CONCURRENCY", 8))
+WEBHOOK_LEASE_SECONDS = env_float("WEBHOOK_LEASE_SECONDS", 60.0)
+WEBHOOK_POLL_SECONDS = env_float("WEBHOOK_POLL_SECONDS", 1.0)
 
 # --- auth -----------------------------------------------------------------------------------
 
@@ -351,5 +376,7 @@ LOGGING = {
         "django.request": {"level": "ERROR"},
         # A Host outside ALLOWED_HOSTS is answered 400 (JSON); one warning line, no traceback.
         "django.security.DisallowedHost": {"filters": ["as_warning"]},
+        # One line per webhook attempt otherwise; the worker records each in the database.
+        "httpx": {"level": "WARNING"},
     },
 }

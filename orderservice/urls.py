@@ -11,6 +11,7 @@ from orderservice.api import health
 urlpatterns = [
     path("", include("orderservice.orders.urls")),
     path("", include("orderservice.inventory.urls")),
+    path("", include("orderservice.events.urls")),
     path("admin/", admin.site.urls),
     # Prometheus text format, no authentication (SPEC §9); summed over gunicorn workers.
     # GET only; CSRF exempt so that other methods get a JSON 405, not CSRF's HTML 403.

@@ -4,6 +4,8 @@ import os
 
 os.environ.setdefault("SECRET_KEY", "test-only-secret-key-not-for-production-0123456789abcdef")
 os.environ.setdefault("SECURE_SSL_REDIRECT", "0")
+# Encrypts webhook secrets; also inherited by the servers and workers the tests start.
+os.environ.setdefault("WEBHOOK_SECRET_KEYS", "dGVzdC1vbmx5LXdlYmhvb2sta2V5LTAxMjM0NTY3ODk=")
 
 from orderservice.settings import *  # noqa: E402,F403
 

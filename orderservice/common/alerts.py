@@ -1,10 +1,11 @@
-"""Alerts to admins when the database stops answering, and one notice when it answers again.
+"""Alerts to admins: the database stops answering (and answers again), a webhook gets disabled.
 
 An alert is a CRITICAL record on the `orderservice.alerts` logger, plus `mail_admins` when
 ADMINS is set and a JSON POST to ALERT_WEBHOOK_URL when that is set. Mail and webhook are sent by
-a background thread with timeouts, never on the request path. Each process raises at most one
-alert per ALERT_INTERVAL_SECONDS, and stays quiet while the outage it reported lasts; the first
-success after an alert sends one recovery notice (WARNING record, mail, webhook).
+a background thread with timeouts, never on the request path. For the database, each process
+raises at most one alert per ALERT_INTERVAL_SECONDS, and stays quiet while the outage it reported
+lasts; the first success after an alert sends one recovery notice (WARNING record, mail,
+webhook).
 """
 
 import json
@@ -28,6 +29,7 @@ _delivery_logger = logging.getLogger("orderservice.alerts.delivery")
 
 DATABASE_UNAVAILABLE = "database_unavailable"
 DATABASE_RECOVERED = "database_recovered"
+WEBHOOK_DISABLED = "webhook_disabled"
 
 _state_lock = threading.Lock()
 _last_alert_at: float | None = None  # clock.monotonic() of this process's last alert
@@ -71,6 +73,16 @@ def database_recovered() -> None:
     message = "The database answers again; requests are served."
     logger.warning("RECOVERED %s: %s", DATABASE_RECOVERED, message)
     _notify(DATABASE_RECOVERED, "[orderservice] RECOVERED: database available", message)
+
+
+def webhook_disabled(webhook_id: str, url: str, reason: str) -> None:
+    """Alert admins that a webhook endpoint was disabled (SPEC §12); one alert per endpoint."""
+    message = (
+        f"Webhook {webhook_id} ({url}) was disabled: {reason}. Fix the receiver, then enable it "
+        "again (PATCH /webhooks/{id} with enabled: true, or the admin)."
+    )
+    logger.critical("ALERT %s: %s", WEBHOOK_DISABLED, message)
+    _notify(WEBHOOK_DISABLED, "[orderservice] ALERT: webhook disabled", message)
 
 
 def reset() -> None:

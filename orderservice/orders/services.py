@@ -14,9 +14,12 @@ from django.contrib.auth.models import AbstractBaseUser
 
 from orderservice.common import clock, metrics
 from orderservice.common.db import in_transaction
+from orderservice.events import event_types
+from orderservice.events.outbox import event_record, events_enabled
 from orderservice.inventory.exceptions import UnknownProducts
 from orderservice.inventory.selectors import product_ids_unknown
 from orderservice.inventory.services import stock_exchange, stock_increase
+from orderservice.orders.bodies import order_body
 from orderservice.orders.exceptions import (
     EmptyOrder,
     OrderConflict,
@@ -76,7 +79,9 @@ def order_set_status(
     order.status = status
     _save_new_version(order)
     metrics.on_commit(metrics.ORDERS_STATUS_CHANGES.labels(status=status).inc)
-    return OrderState(order=order, lines=order_lines(order))
+    lines = order_lines(order)
+    _order_event(event_types.ORDER_STATUS_CHANGED, order, lines)
+    return OrderState(order=order, lines=lines)
 
 
 @in_transaction
@@ -132,6 +137,7 @@ def order_update_lines(
         OrderItem.objects.bulk_create(added)
     _save_new_version(order)
     metrics.on_commit(metrics.ORDERS_EDITED.inc)
+    _order_event(event_types.ORDER_UPDATED, order, new_lines)
     return UpdatedOrder(order=order, lines=new_lines, changes=changes)
 
 
@@ -158,6 +164,7 @@ def _cancel_locked(order: Order) -> dict[str, int]:
     order.status = OrderStatus.CANCELLED
     _save_new_version(order)
     metrics.on_commit(metrics.ORDERS_CANCELLED.inc)
+    _order_event(event_types.ORDER_CANCELLED, order, lines)
     return lines
 
 
@@ -165,3 +172,10 @@ def _save_new_version(order: Order) -> None:
     order.version += 1
     order.updated_at = clock.now()
     order.save(update_fields=["status", "version", "updated_at"])
+
+
+def _order_event(event_type: str, order: Order, lines: dict[str, int]) -> None:
+    """The change's event, in its transaction: the order as committed, its owner and version."""
+    if events_enabled():
+        data = {**order_body(order, lines), "user": order.user.get_username()}
+        event_record(event_type, {**data, "version": order.version}, created_at=order.updated_at)
