@@ -8,6 +8,7 @@ type) reaches a query.
 
 import re
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from typing import Any
 
 from django.core import signing
@@ -70,6 +71,25 @@ def page_cursor(request: Request, *patterns: str) -> list[str] | None:
     ):
         raise bad_cursor()
     return position
+
+
+# A time in a `next` link: a row's created_at, ISO 8601 with its UTC offset, as isoformat() writes.
+CURSOR_TIME_PATTERN = (
+    r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{6})?[+-][0-9]{2}:[0-9]{2}"
+)
+
+
+def page_time_cursor(request: Request, id_pattern: str) -> tuple[datetime, str] | None:
+    """The (created_at, id) a newest-first page starts after, or None for the first page."""
+    position = page_cursor(request, CURSOR_TIME_PATTERN, id_pattern)
+    if position is None:
+        return None
+    created_at, row_id = position
+    try:
+        # In UTC, as the database compares it: 9999-12-31T23:59-23:59 overflows here, not there.
+        return datetime.fromisoformat(created_at).astimezone(UTC), row_id
+    except (ValueError, OverflowError) as exc:
+        raise bad_cursor() from exc
 
 
 def page_body(

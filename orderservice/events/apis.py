@@ -1,7 +1,6 @@
 """HTTP endpoints (staff only): the event feed, webhook endpoints and their deliveries."""
 
 import re
-from datetime import UTC, datetime
 from typing import Any
 
 from rest_framework import serializers
@@ -11,7 +10,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from orderservice.api.fields import StrictCharField, StrictChoiceField, StrictSerializer
-from orderservice.api.pagination import page_body, page_cursor, page_limit
+from orderservice.api.pagination import page_body, page_limit, page_time_cursor
 from orderservice.events import openapi, selectors, services
 from orderservice.events.bodies import (
     delivery_body,
@@ -92,20 +91,6 @@ def _feed_after(request: Request) -> Position | None:
     return selectors.event_position(event_id=event_id)
 
 
-def _time_cursor(request: Request) -> tuple[datetime, str] | None:
-    position = page_cursor(request)
-    if position is None:
-        return None
-    try:
-        created_at, object_id = position
-        moment = datetime.fromisoformat(created_at)
-        if moment.tzinfo is None:
-            raise ValueError(created_at)
-        return moment.astimezone(UTC), object_id
-    except (ValueError, OverflowError) as exc:
-        raise _invalid("cursor", "Not a cursor from a `next` link.") from exc
-
-
 def _events_field(*, required: bool = True) -> serializers.ListField:
     return serializers.ListField(
         child=StrictChoiceField(choices=list(EVENT_FILTERS)),
@@ -124,7 +109,9 @@ class WebhookListApi(StaffApi):
     @openapi.WEBHOOK_LIST
     def get(self, request: Request) -> Response:
         limit = page_limit(request)
-        endpoints = selectors.webhook_list(after=_time_cursor(request), limit=limit + 1)
+        endpoints = selectors.webhook_list(
+            after=page_time_cursor(request, WEBHOOK_ID_PATTERN), limit=limit + 1
+        )
         page = endpoints[:limit]
         position = [page[-1].created_at.isoformat(), page[-1].webhook_id] if page else []
         results = [webhook_body(endpoint) for endpoint in page]
@@ -180,7 +167,9 @@ class DeliveryListApi(StaffApi):
         _check_id("webhook_id", webhook_id, WEBHOOK_ID_PATTERN)
         limit = page_limit(request)
         deliveries = selectors.delivery_list(
-            webhook_id=webhook_id, after=_time_cursor(request), limit=limit + 1
+            webhook_id=webhook_id,
+            after=page_time_cursor(request, DELIVERY_ID_PATTERN),
+            limit=limit + 1,
         )
         page = deliveries[:limit]
         position = [page[-1].created_at.isoformat(), page[-1].delivery_id] if page else []

@@ -1,7 +1,6 @@
 """HTTP endpoints for orders: parse, call one service or selector, shape the answer."""
 
 import re
-from datetime import UTC, datetime
 from typing import Any
 
 from django.http import HttpResponse
@@ -17,7 +16,7 @@ from orderservice.api.fields import (
     StrictIntegerField,
     StrictSerializer,
 )
-from orderservice.api.pagination import bad_cursor, page_body, page_cursor, page_limit
+from orderservice.api.pagination import page_body, page_limit, page_time_cursor
 from orderservice.common.exceptions import InsufficientStock
 from orderservice.idempotency.http import idempotency_key, idempotent
 from orderservice.orders import openapi, placement, selectors, services
@@ -74,7 +73,7 @@ class OrderListApi(APIView):
         orders = selectors.order_list_for_user(
             user=authenticated_user(request),
             status=status,
-            after=_order_cursor(request),
+            after=page_time_cursor(request, ORDER_ID_PATTERN),
             limit=limit + 1,
         )
         page = orders[:limit]
@@ -105,24 +104,6 @@ class OrderListApi(APIView):
         # With a key: run once, store the answer in the order's transaction, replay it on a retry.
         # Besides a 200, only the 404 out-of-stock is stored (SPEC §2).
         return idempotent(request, key, place, stored_refusals=(InsufficientStock,))
-
-
-# A position in a `next` link: the last order's created_at (ISO 8601 with its UTC offset), its id.
-_CURSOR_TIME = (
-    r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{6})?[+-][0-9]{2}:[0-9]{2}"
-)
-
-
-def _order_cursor(request: Request) -> tuple[datetime, str] | None:
-    position = page_cursor(request, _CURSOR_TIME, ORDER_ID_PATTERN)
-    if position is None:
-        return None
-    created_at, order_id = position
-    try:
-        # In UTC, as the database compares it: 9999-12-31T23:59-23:59 overflows here, not there.
-        return datetime.fromisoformat(created_at).astimezone(UTC), order_id
-    except (ValueError, OverflowError) as exc:
-        raise bad_cursor() from exc
 
 
 class OrderDetailApi(APIView):
