@@ -177,8 +177,7 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
             # Parameters travel apart from the SQL (the extended protocol). Django keeps psycopg
             # from preparing statements (prepare_threshold None), so nothing is named on the
             # server either way.
-            "server_side_binding": DB_POOLER == "none"
-            and env_bool("DB_SERVER_SIDE_BINDING", True),
+            "server_side_binding": DB_POOLER == "none" and env_bool("DB_SERVER_SIDE_BINDING", True),
         }
     )
 

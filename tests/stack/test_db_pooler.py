@@ -75,9 +75,8 @@ def test_without_a_pooler_the_timeouts_travel_as_the_startup_options():
     assert found["options"]["options"] == SESSION_OPTIONS
     assert found["options"]["server_side_binding"] is True
     assert found["no_named_cursors"] is False
-    assert settings_with(DATABASE_URL=PG_URL, DB_SERVER_SIDE_BINDING="0")["options"][
-        "server_side_binding"
-    ] is False
+    unbound = settings_with(DATABASE_URL=PG_URL, DB_SERVER_SIDE_BINDING="0")
+    assert unbound["options"]["server_side_binding"] is False
 
 
 def test_the_timeouts_follow_their_settings():
@@ -89,8 +88,7 @@ def test_the_timeouts_follow_their_settings():
     )
 
     assert found["session_options"] == (
-        "-c statement_timeout=1500 -c lock_timeout=250"
-        " -c idle_in_transaction_session_timeout=10000"
+        "-c statement_timeout=1500 -c lock_timeout=250 -c idle_in_transaction_session_timeout=10000"
     )
 
 
