@@ -1,13 +1,15 @@
-"""Processes for the benchmark: tool installs, the gunicorn server, CPU and memory from /proc."""
+"""Processes for the benchmark: tools, gunicorn, the production stack, CPU and memory from /proc."""
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.error
 import urllib.request
@@ -237,3 +239,144 @@ def wait_ready(server: Server, *, path: str, token: str, timeout: float = 60.0) 
                 last_error = str(exc)
         time.sleep(0.2)
     raise BenchError(f"the service did not answer 200 on {path} in {timeout:.0f} s: {last_error}")
+
+
+# --- the production stack (deploy/stack.py) ----------------------------------------------------
+
+
+@dataclass
+class Stack:
+    """The production stack of the measured checkout, started by the benchmark on ports of its
+    own: nginx -> app servers -> PgBouncer -> PostgreSQL; stop() ends all of it."""
+
+    script: Path
+    state_dir: Path
+    env: dict[str, str]
+    port: int
+    pgbouncer_port: int
+    apps: int
+    workers_per_app: int
+    app_env: dict[str, str]  # what its app servers run with (the stack's app-env.json)
+    log_path: Path
+    logs_copy: Path  # where its logs are kept once it is stopped
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def processes(self) -> list[int]:
+        """Its supervisord and every process under it (nginx, app servers, PgBouncer, ...)."""
+        try:
+            root = int((self.state_dir / "supervisord.pid").read_text().strip())
+        except (OSError, ValueError):
+            return []
+        found, pending = [], [root]
+        while pending:
+            pid = pending.pop()
+            found.append(pid)
+            pending.extend(children(pid))
+        return found
+
+    def pgbouncer_pids(self) -> list[int]:
+        return [pid for pid in self.processes() if _command_name(pid) == "pgbouncer"]
+
+    def cpu_snapshot(self) -> dict[int, float]:
+        return cpu_of(self.processes())
+
+    def stop(self) -> None:
+        if not self.state_dir.exists():
+            return
+        _run_stack(self, "down")
+        shutil.copytree(self.state_dir / "logs", self.logs_copy, dirs_exist_ok=True)
+        shutil.rmtree(self.state_dir, ignore_errors=True)
+
+
+def _command_name(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/comm").read_text().strip()
+    except OSError:
+        return ""
+
+
+def cpu_of(pids: list[int]) -> dict[int, float]:
+    snapshot = {}
+    for pid in pids:
+        seconds = cpu_seconds(pid)
+        if seconds is not None:
+            snapshot[pid] = seconds
+    return snapshot
+
+
+def _run_stack(stack: Stack, *args: str) -> subprocess.CompletedProcess[str]:
+    command = [sys.executable, str(stack.script), "--state-dir", str(stack.state_dir), *args]
+    result = subprocess.run(
+        command, cwd=stack.script.parent.parent, env=stack.env, capture_output=True, text=True,
+        timeout=300, check=False,
+    )  # fmt: skip
+    with stack.log_path.open("a") as log:
+        log.write(f"$ {' '.join(command)}\n{result.stdout}{result.stderr}\n")
+    return result
+
+
+def _free_run(count: int) -> int:
+    """The first of `count` consecutive ports free on 127.0.0.1 (the app servers' ports)."""
+    for _ in range(50):
+        first = free_port()
+        if first + count <= 65535 and all(_port_free(first + i) for i in range(1, count)):
+            return first
+    raise BenchError(f"no {count} consecutive free ports on 127.0.0.1")
+
+
+def _port_free(port: int) -> bool:
+    with socket.socket() as sock:
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+def start_stack(
+    *, app_dir: Path, env: dict[str, str], apps: int, workers: int, work_dir: Path
+) -> Stack:
+    """`deploy/stack.py up` of the checkout at `app_dir`, on the database env["DATABASE_URL"],
+    with `workers` sync workers in all split over `apps` app servers; waits until it answers."""
+    script = app_dir / "deploy" / "stack.py"
+    if not script.exists():
+        raise BenchError(f"--stack needs {script} (the production stack) in the measured checkout")
+    if workers % apps:
+        raise BenchError(f"--workers {workers} does not split evenly over --stack-apps {apps}")
+    stack_env = {
+        **env,
+        "STACK_PORT": str(free_port()),
+        "STACK_APPS": str(apps),
+        "STACK_APP_PORT": str(_free_run(apps)),
+        "STACK_WORKERS": str(workers // apps),
+        "STACK_PGBOUNCER_PORT": str(free_port()),
+        "STACK_REDIS_PORT": str(free_port()),
+        # A server connection for every worker of the stack and of the PgBouncer-only server.
+        "STACK_POOL_SIZE": str(max(10, 2 * workers)),
+    }
+    # Short: supervisord's control socket lives there, and a socket path has at most 107 bytes.
+    state_dir = Path(tempfile.mkdtemp(prefix="os-bench-stack-"))
+    stack = Stack(
+        script=script,
+        state_dir=state_dir,
+        env=stack_env,
+        port=int(stack_env["STACK_PORT"]),
+        pgbouncer_port=int(stack_env["STACK_PGBOUNCER_PORT"]),
+        apps=apps,
+        workers_per_app=workers // apps,
+        app_env={},
+        log_path=work_dir / "stack.log",
+        logs_copy=work_dir / "stack-logs",
+    )
+    started = _run_stack(stack, "up", "--no-collectstatic")
+    if started.returncode != 0:
+        stack.stop()
+        raise BenchError(
+            f"the stack did not start (exit {started.returncode}); see {stack.log_path}:\n"
+            f"{(started.stdout + started.stderr)[-2000:]}"
+        )
+    stack.app_env = json.loads((state_dir / "app-env.json").read_text())
+    return stack

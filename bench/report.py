@@ -15,6 +15,9 @@ RATIOS = (
     ("place / database ceiling", "place_uniform", "db_ceiling", 0.30),
     ("hot / uniform", "place_hot", "place_uniform", 0.90),
     ("hot place / hot database ceiling", "place_hot", "db_ceiling_hot", None),
+    # --stack: the same place load through nginx + PgBouncer (SPEC §13), and PgBouncer alone.
+    ("stack / direct place", "place_stack", "place_uniform", 0.85),
+    ("PgBouncer only / direct place", "place_pgbouncer", "place_uniform", None),
 )
 _MEDIAN_FIELDS = ("ok_per_s", "p50_ms", "p95_ms", "p99_ms", "mean_ms")
 
@@ -201,6 +204,16 @@ def table(results: dict[str, Any]) -> str:
         + (f" ({g['threads']} threads)" if g["threads"] > 1 else "")
         + f"; {results['machine']['cores']} cores shared with the load generator"
         + f" (busy before the run: {results['machine']['busy_cores_before']:.2f})",
+    ]
+    stack = s.get("stack")
+    if stack:
+        lines.append(
+            f"  --stack: place_stack is place_uniform through nginx -> {stack['apps']} app"
+            f" server(s) x {stack['workers_per_app']} workers -> PgBouncer (transaction mode);"
+            " place_pgbouncer through PgBouncer alone; app cores include nginx and PgBouncer;"
+            f" every server counts rate limits in Redis ({stack['redis_url']})"
+        )
+    lines += [
         "",
         f"  {'scenario':<15} {'ok/s':>8} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} {'errors':>7}"
         f"   cores: {'app':>4} {'db':>4} {'load':>4} {'all':>4}",

@@ -4,8 +4,9 @@ Brings up a fresh PostgreSQL database, migrates it, loads products, users with t
 serves the service under gunicorn with production settings, and drives it with wrk for a fixed
 time per scenario, repeated; runs pgbench with the SQL of one order in the same run; prints one
 table of medians and ratios, checks the SPEC §7 invariants on the database, and writes the same
-figures as JSON under bench/results/. `python -m bench.run --help` lists the knobs; bench/README.md
-says how to read the output.
+figures as JSON under bench/results/. With --stack, place_uniform is also driven through the
+production stack (nginx -> app servers -> PgBouncer) and through PgBouncer alone, in the same run.
+`python -m bench.run --help` lists the knobs; bench/README.md says how to read the output.
 """
 
 from __future__ import annotations
@@ -35,6 +36,10 @@ from bench import load, procs, profile, report
 
 REPO_DIR = Path(__file__).resolve().parent.parent
 ALL_SCENARIOS = (*load.HTTP_SCENARIOS, *load.DB_SCENARIOS)
+# With --stack, right after each place_uniform run: the same load through PgBouncer alone
+# (gunicorn -> PgBouncer -> PostgreSQL), then through the whole stack (nginx -> app servers ->
+# PgBouncer -> PostgreSQL).
+STACK_SCENARIOS = ("place_pgbouncer", "place_stack")
 DEFAULT_PG_URL = "postgres://postgres@127.0.0.1:5432"
 
 
@@ -72,6 +77,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     add("--profile", action="store_true", help="then py-spy the workers under place_uniform")
     add("--profile-seconds", type=float, default=20, help="length of the profiled run (20)")
     add("--profile-idle", action="store_true", help="profile wall time (idle waits included)")
+    add("--stack", action="store_true", help="also place through PgBouncer, and nginx + PgBouncer")
+    add("--stack-apps", type=int, default=1, help="app servers of the stack; --workers split (1)")
     args = parser.parse_args(argv)
     args.scenarios = [s.strip() for s in args.scenarios.split(",") if s.strip()]
     unknown = set(args.scenarios) - set(ALL_SCENARIOS)
@@ -81,6 +88,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         parser.error("--db must be lower-case [a-z0-9_] and contain 'bench' (it is dropped)")
     if args.products < 10 or args.users < 1 or args.repeats < 1:
         parser.error("need at least 10 products, 1 user and 1 repeat")
+    if args.stack and "place_uniform" not in args.scenarios:
+        parser.error("--stack compares with place_uniform: include it in --scenarios")
+    if args.stack_apps < 1 or args.workers % args.stack_apps:
+        parser.error("--workers must split evenly over --stack-apps")
     return args
 
 
@@ -289,6 +300,16 @@ def _bench(args: argparse.Namespace, argv: list[str] | None, cleanup: contextlib
     )
 
     monitor = _connect(pg)
+    stack = pgbouncer_server = None
+    if args.stack:
+        stack = procs.start_stack(
+            app_dir=app_dir, env=env, apps=args.stack_apps, workers=args.workers, work_dir=work_dir
+        )
+        cleanup.callback(stack.stop)
+        # The stack's app servers count their rate limits in Redis: so do the others, so that
+        # the comparison is of nginx and PgBouncer alone.
+        env["REDIS_URL"] = stack.app_env["REDIS_URL"]
+        print(f"bench: the stack is up on {stack.url} (Redis {env['REDIS_URL']} for every server)")
     server = procs.start_gunicorn(
         app_dir=app_dir,
         env=env,
@@ -298,7 +319,27 @@ def _bench(args: argparse.Namespace, argv: list[str] | None, cleanup: contextlib
         log_path=work_dir / "gunicorn.log",
         extra_args=args.gunicorn_arg,
     )
-    runs: dict[str, list[dict]] = {s: [] for s in args.scenarios}
+    if stack is not None:
+        # The direct server's twin, its database connections through the stack's PgBouncer.
+        pgbouncer_server = procs.start_gunicorn(
+            app_dir=app_dir,
+            env={
+                **env,
+                "DATABASE_URL": stack.app_env["DATABASE_URL"],
+                "DB_POOLER": stack.app_env.get("DB_POOLER", "pgbouncer"),
+            },
+            workers=args.workers,
+            worker_class=args.worker_class,
+            threads=args.gunicorn_threads,
+            log_path=work_dir / "gunicorn-pgbouncer.log",
+            extra_args=args.gunicorn_arg,
+        )
+        cleanup.callback(pgbouncer_server.stop)
+    scenarios = list(args.scenarios)
+    if stack is not None:
+        at = scenarios.index("place_uniform") + 1
+        scenarios[at:at] = STACK_SCENARIOS
+    runs: dict[str, list[dict]] = {s: [] for s in scenarios}
     cancel_left = list(cancel_pool)
     tally = {"placed": 0, "cancelled": 0, "inflight_bound": 0}
     profile_summary: dict[str, Any] | None = None
@@ -306,12 +347,26 @@ def _bench(args: argparse.Namespace, argv: list[str] | None, cleanup: contextlib
     min_user = min(u.user_id for u in users)
     max_user = max(u.user_id for u in users)
 
+    def target(scenario: str) -> tuple[str, str, Any]:
+        """(the wrk scenario, the URL it loads, the CPU snapshot of what serves it)."""
+        if scenario == "place_stack" and stack is not None:
+            return "place_uniform", stack.url, stack.cpu_snapshot
+        if scenario == "place_pgbouncer" and stack is not None and pgbouncer_server is not None:
+            twin, pooler = pgbouncer_server, stack
+
+            def snapshot() -> dict[int, float]:
+                return {**twin.cpu_snapshot(), **procs.cpu_of(pooler.pgbouncer_pids())}
+
+            return "place_uniform", pgbouncer_server.url, snapshot
+        return scenario, server.url, server.cpu_snapshot
+
     def measured(scenario: str, duration: float, tag: str) -> dict:
         if scenario == "mixed":
             # Each wrk run starts its cancel slices afresh: hand it only orders no earlier run
             # sent a DELETE for (answered or still in flight when that run ended).
             write_data_file(data_file, users, edit_pool, cancel_left)
-        with load.cpu_meter(server.cpu_snapshot, lambda: backend_cpu(monitor, pg["dbname"])) as m:
+        wrk_scenario, url, serving = target(scenario)
+        with load.cpu_meter(serving, lambda: backend_cpu(monitor, pg["dbname"])) as m:
             if scenario in load.DB_SCENARIOS:
                 result = load.run_pgbench(
                     scenario,
@@ -324,8 +379,9 @@ def _bench(args: argparse.Namespace, argv: list[str] | None, cleanup: contextlib
                 )
             else:
                 result = load.run_wrk(
-                    scenario, url=server.url, load=loadspec, data_file=data_file, duration=duration
+                    wrk_scenario, url=url, load=loadspec, data_file=data_file, duration=duration
                 )
+                result["scenario"] = scenario
         result.update(m)
         if scenario == "mixed":
             sent = load.cancels_sent(cancel_left, result["cancel_sent"], args.threads)
@@ -343,11 +399,17 @@ def _bench(args: argparse.Namespace, argv: list[str] | None, cleanup: contextlib
             server, path=f"/products/{seed.product_id(0, width)}", token=users[0].token
         )
         print(f"bench: gunicorn {args.workers} x {args.worker_class} on {server.url}")
+        if pgbouncer_server is not None:
+            procs.wait_ready(
+                pgbouncer_server,
+                path=f"/products/{seed.product_id(0, width)}",
+                token=users[0].token,
+            )
         if args.warmup > 0:
-            for scenario in ("floor", "place_uniform"):
+            for scenario in ("floor", "place_uniform", *(s for s in STACK_SCENARIOS if s in runs)):
                 measured(scenario, args.warmup, "warmup")
         for repeat in range(1, args.repeats + 1):
-            for scenario in args.scenarios:
+            for scenario in scenarios:
                 result = measured(scenario, args.duration, f"{scenario}-{repeat}")
                 runs[scenario].append(result)
                 print(report.progress_line(repeat, args.repeats, result))
@@ -362,6 +424,10 @@ def _bench(args: argparse.Namespace, argv: list[str] | None, cleanup: contextlib
             )
     finally:
         server.stop()
+        if pgbouncer_server is not None:
+            pgbouncer_server.stop()
+        if stack is not None:
+            stack.stop()
     time.sleep(0.5)  # let the last backends of the workers go
 
     invariants = report.check_invariants(monitor, stock=args.stock, products=args.products)
@@ -403,6 +469,13 @@ def _bench(args: argparse.Namespace, argv: list[str] | None, cleanup: contextlib
             },
             "service_env": args.env,
             "pgbench_protocol": args.pgbench_protocol,
+            "stack": None
+            if stack is None
+            else {
+                "apps": stack.apps,
+                "workers_per_app": stack.workers_per_app,
+                "redis_url": env["REDIS_URL"],
+            },
         },
         "medians": medians,
         "ratios": report.ratios(runs),

@@ -266,8 +266,8 @@ def app_environment(config: StackConfig, env: Mapping[str, str], redis_url: str)
         **inherited,
         "DJANGO_SETTINGS_MODULE": "orderservice.settings",
         "DATABASE_URL": pgbouncer_url(config),
-        # Transaction pooling before PgBouncer 1.21: no server-side prepared statements.
-        "DB_SERVER_SIDE_BINDING": "0",
+        # Transaction pooling: no session state, no `options` (connect_query sets the timeouts).
+        "DB_POOLER": "pgbouncer",
         "REDIS_URL": redis_url,
         "SECRET_KEY": secret_key(config.state, env),
         "DEBUG": "0",
@@ -296,7 +296,7 @@ def _load_app_environment(state: Path) -> dict[str, str]:
 class AppSettings:
     """What the proxy and the pooler must agree on with the app, read from its own settings."""
 
-    server_options: str  # the `options` startup parameter the app sends to PostgreSQL
+    server_options: str  # the app's session settings (`-c name=value`), for connect_query
     max_body_bytes: int
     retry_budget_seconds: float
     connect_timeout_seconds: float
@@ -309,7 +309,7 @@ import json, runpy
 from orderservice import settings
 gunicorn = runpy.run_path("gunicorn.conf.py")
 print(json.dumps({
-    "server_options": settings.DATABASES["default"]["OPTIONS"]["options"],
+    "server_options": settings.DB_SESSION_OPTIONS,
     "max_body_bytes": settings.MAX_REQUEST_BODY_BYTES,
     "retry_budget_seconds": settings.DB_RETRY_BUDGET_SECONDS,
     "connect_timeout_seconds": settings.DB_CONNECT_TIMEOUT_SECONDS,
@@ -669,7 +669,8 @@ def up(state_dir: Path | None, *, migrate: bool, collectstatic: bool) -> int:
 
     app_env = _prepare_state(config, env, redis_url, start_redis)
     ensure_database(config)
-    direct = {**app_env, "DATABASE_URL": config.database_url}
+    # Migrations go to PostgreSQL itself, with the timeouts as the startup parameter.
+    direct = {**app_env, "DATABASE_URL": config.database_url, "DB_POOLER": "none"}
     if migrate:
         say(f"Migrating {without_password(config.database_url)}")
         manage(["migrate", "--noinput", "-v0"], direct)

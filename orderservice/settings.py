@@ -142,17 +142,32 @@ DB_IDLE_IN_TRANSACTION_TIMEOUT_SECONDS = env_float("DB_IDLE_IN_TRANSACTION_TIMEO
 # then lets one request through to probe the database.
 DB_BREAKER_FAILURES = int(env_float("DB_BREAKER_FAILURES", 3))
 DB_BREAKER_COOLDOWN_SECONDS = env_float("DB_BREAKER_COOLDOWN_SECONDS", 2.0)
-if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
-    _server_timeouts = " ".join(
-        f"-c {name}={int(seconds * 1000)}"
-        for name, seconds in (
-            ("statement_timeout", DB_STATEMENT_TIMEOUT_SECONDS),
-            ("lock_timeout", DB_LOCK_TIMEOUT_SECONDS),
-            ("idle_in_transaction_session_timeout", DB_IDLE_IN_TRANSACTION_TIMEOUT_SECONDS),
-        )
+# Behind a pooler in transaction mode a server connection serves many clients in turn, so the app
+# keeps nothing in the session. DB_POOLER=pgbouncer: no `options` startup parameter (PgBouncer
+# refuses it; its connect_query sets DB_SESSION_OPTIONS on each server connection instead),
+# parameters bound on the client (one simple-protocol message per statement), no named cursors.
+# The app's only SET, the retry's caps (common/db/transactions.py), is transaction-local.
+DB_POOLER = os.environ.get("DB_POOLER", "").strip().lower() or "none"
+if DB_POOLER not in {"none", "pgbouncer"}:
+    raise ImproperlyConfigured(f"DB_POOLER must be none or pgbouncer, not {DB_POOLER!r}.")
+# The server settings every session runs under, as PostgreSQL's `-c name=value` options.
+DB_SESSION_OPTIONS = " ".join(
+    f"-c {name}={int(seconds * 1000)}"
+    for name, seconds in (
+        ("statement_timeout", DB_STATEMENT_TIMEOUT_SECONDS),
+        ("lock_timeout", DB_LOCK_TIMEOUT_SECONDS),
+        ("idle_in_transaction_session_timeout", DB_IDLE_IN_TRANSACTION_TIMEOUT_SECONDS),
     )
+)
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # A named cursor (QuerySet.iterator()) outlives its transaction in autocommit mode: behind a
+    # transaction pooler its next FETCH may reach another server connection (Django's docs).
+    DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = DB_POOLER == "pgbouncer"
     _pg_options = DATABASES["default"].setdefault("OPTIONS", {})
-    _pg_options["options"] = f"{_pg_options.get('options', '')} {_server_timeouts}".strip()
+    if DB_POOLER == "none":
+        _pg_options["options"] = f"{_pg_options.get('options', '')} {DB_SESSION_OPTIONS}".strip()
+    else:
+        _pg_options.pop("options", None)
     _pg_options.update(
         {
             "connect_timeout": max(2, round(DB_CONNECT_TIMEOUT_SECONDS)),
@@ -164,9 +179,10 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
             "keepalives_interval": 2,
             "keepalives_count": 3,
             "tcp_user_timeout": 10_000,
-            # Parameters travel apart from the SQL, and psycopg prepares a statement it has seen
-            # five times: the order's CTEs are parsed and planned once per connection.
-            "server_side_binding": env_bool("DB_SERVER_SIDE_BINDING", True),
+            # Parameters travel apart from the SQL (the extended protocol). Django keeps psycopg
+            # from preparing statements (prepare_threshold None), so nothing is named on the
+            # server either way.
+            "server_side_binding": DB_POOLER == "none" and env_bool("DB_SERVER_SIDE_BINDING", True),
         }
     )
 

@@ -124,7 +124,7 @@ def test_pooled_connections_have_the_apps_server_timeouts(stack):
     }
     conf = settings.DATABASES["default"]
     # More clients than the pool has server connections: each answer comes from some pooled
-    # connection, all of them set up by connect_query (no `options` sent: PgBouncer drops it).
+    # connection, all of them set up by connect_query (the app sends no `options`: DB_POOLER).
     clients = [
         psycopg.connect(
             host="127.0.0.1",
