@@ -6,17 +6,20 @@ its own supervisord, on loopback ports (`make stack`, `make stack-down`; docs/pr
     python deploy/stack.py status     supervisorctl status
     python deploy/stack.py manage ARGS...   manage.py with the app servers' environment
     python deploy/stack.py gunicorn --bind HOST:PORT   (supervisord's command for an app server)
+    python deploy/stack.py webhooks   (supervisord's command for the webhook worker)
 
 Settings come from the environment: STACK_STATE_DIR (.stack), STACK_PORT (8080, nginx),
 STACK_APPS (2 app servers), STACK_APP_PORT (8101: the first app server; the others follow),
 STACK_WORKERS (2 sync workers per app server), STACK_PGBOUNCER_PORT (6433), STACK_POOL_SIZE
 (10 server connections), STACK_REDIS_PORT (6380, used only when the stack starts its own Redis),
 DATABASE_URL (PostgreSQL; default postgres://postgres@127.0.0.1:5432/orderservice), REDIS_URL
-(default redis://127.0.0.1:6379/0), SECRET_KEY (generated once into the state folder if unset),
-ERROR_DOCS_BASE_URL; every other app setting (DB_*, THROTTLE_*, LOG_LEVEL, ...) passes through.
+(default redis://127.0.0.1:6379/0), SECRET_KEY and WEBHOOK_SECRET_KEYS (each generated once into
+the state folder if unset), ERROR_DOCS_BASE_URL; every other app setting (DB_*, THROTTLE_*,
+LOG_LEVEL, ...) passes through.
 """
 
 import argparse
+import base64
 import contextlib
 import json
 import math
@@ -252,6 +255,17 @@ def secret_key(state: Path, env: Mapping[str, str]) -> str:
     return path.read_text().strip()
 
 
+def webhook_secret_keys(state: Path, env: Mapping[str, str]) -> str:
+    """WEBHOOK_SECRET_KEYS from the environment, else a Fernet key generated into the state once."""
+    if env.get("WEBHOOK_SECRET_KEYS"):
+        return env["WEBHOOK_SECRET_KEYS"]
+    path = state / "webhook_secret_keys"
+    if not path.exists():
+        key = base64.urlsafe_b64encode(secrets.token_bytes(32)).decode()  # a Fernet key
+        _write(path, key + "\n", 0o600)
+    return path.read_text().strip()
+
+
 def app_environment(config: StackConfig, env: Mapping[str, str], redis_url: str) -> dict[str, str]:
     """What every app process runs with: the caller's settings, and what the stack decides."""
     inherited = {
@@ -270,6 +284,10 @@ def app_environment(config: StackConfig, env: Mapping[str, str], redis_url: str)
         "DB_POOLER": "pgbouncer",
         "REDIS_URL": redis_url,
         "SECRET_KEY": secret_key(config.state, env),
+        "WEBHOOK_SECRET_KEYS": webhook_secret_keys(config.state, env),
+        # The webhook worker LISTENs, which needs a session of its own: it goes to PostgreSQL
+        # itself, not through the transaction pooler (exec_webhooks).
+        "STACK_DIRECT_DATABASE_URL": config.database_url,
         "DEBUG": "0",
         "ALLOWED_HOSTS": ",".join(dict.fromkeys(hosts)),
         "SECURE_SSL_REDIRECT": "0",  # plain HTTP on loopback
@@ -811,6 +829,15 @@ def exec_gunicorn(state_dir: Path | None, bind: str) -> int:
     os.execve(gunicorn, [str(gunicorn), "orderservice.wsgi"], env)
 
 
+def exec_webhooks(state_dir: Path | None) -> int:
+    """Replace this process by the webhook worker, on a direct connection (LISTEN/NOTIFY)."""
+    state = config_from_env(os.environ, state_dir).state
+    env = _load_app_environment(state)
+    env.update(DATABASE_URL=env.pop("STACK_DIRECT_DATABASE_URL"), DB_POOLER="none")
+    os.chdir(REPO_DIR)
+    os.execve(PYTHON, [str(PYTHON), "manage.py", "run_webhooks"], env)
+
+
 def exec_manage(state_dir: Path | None, args: Sequence[str]) -> int:
     """manage.py with the app servers' environment (through PgBouncer)."""
     state = config_from_env(os.environ, state_dir).state
@@ -829,6 +856,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     commands.add_parser("status", help="each program's state")
     app = commands.add_parser("gunicorn", help="run one app server (supervisord's command)")
     app.add_argument("--bind", required=True)
+    commands.add_parser("webhooks", help="run the webhook worker (supervisord's command)")
     run = commands.add_parser("manage", help="manage.py with the app servers' environment")
     run.add_argument("args", nargs=argparse.REMAINDER)
     options = parser.parse_args(argv)
@@ -844,6 +872,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return status(options.state_dir)
     if options.command == "gunicorn":
         return exec_gunicorn(options.state_dir, options.bind)
+    if options.command == "webhooks":
+        return exec_webhooks(options.state_dir)
     return exec_manage(options.state_dir, options.args)
 
 

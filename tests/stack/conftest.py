@@ -123,6 +123,9 @@ def running_stack(
             # Throttle counters of its own in a shared Redis.
             "CACHE_KEY_PREFIX": f"orderservice-stack-test-{os.getpid()}",
             "LOG_LEVEL": "WARNING",
+            # The tests' webhook receivers listen on plain HTTP on loopback.
+            "WEBHOOK_ALLOW_HTTP": "1",
+            "WEBHOOK_ALLOW_PRIVATE": "1",
         }
     )
     env.update(overrides or {})

@@ -5,7 +5,10 @@ The app servers have two workers between them on purpose: two connections that a
 would serve to the end (an idle client, a slow body) take them all, unless nginx holds those.
 """
 
+import base64
 import contextlib
+import hashlib
+import hmac
 import http.server
 import json
 import socket
@@ -88,6 +91,66 @@ def test_token_product_order_view_cancel_through_nginx(stack):
     assert product.json()["product_count"] == 5
     assert placed.headers["Server"] == "nginx"
     assert placed.headers["X-Request-ID"]  # the app's answer, passed through
+
+
+class _Receiver(http.server.BaseHTTPRequestHandler):
+    """Records each webhook POST (headers, body) and answers 204."""
+
+    received: list[tuple[dict[str, str], bytes]] = []
+
+    def do_POST(self) -> None:
+        body = self.rfile.read(int(self.headers["Content-Length"]))
+        self.received.append(({k.lower(): v for k, v in self.headers.items()}, body))
+        self.send_response(204)
+        self.end_headers()
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_stacks_webhook_worker_delivers_signed_events(stack):
+    # given: a receiver on loopback, and an endpoint for order events
+    receiver = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Receiver)
+    threading.Thread(target=receiver.serve_forever, daemon=True).start()
+    staff = session(stack.token("hooks", staff=True))
+    user = session(stack.token("hooked"))
+    staff.post(
+        f"{stack.url}/products",
+        json={"product_id": "SKU-HOOK", "name": "Hook", "product_count": 5},
+        timeout=10,
+    )
+    endpoint = staff.post(
+        f"{stack.url}/webhooks",
+        json={"url": f"http://127.0.0.1:{receiver.server_port}/hook", "events": ["order.*"]},
+        timeout=10,
+    )
+    assert endpoint.status_code == 201, endpoint.text
+    secret = base64.b64decode(endpoint.json()["secret"].removeprefix("whsec_"))
+    try:
+        # when: an order is placed and cancelled through nginx
+        placed = user.post(
+            f"{stack.url}/orders", json={"products": [{"product_id": "SKU-HOOK", "item_count": 1}]}
+        )
+        order_id = placed.json()["order_id"]
+        assert user.delete(f"{stack.url}/orders/{order_id}", timeout=10).status_code == 200
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and not any(
+            json.loads(body)["type"] == "order.cancelled" for _, body in _Receiver.received
+        ):
+            time.sleep(0.2)
+    finally:
+        receiver.shutdown()
+
+    # then: the worker under supervisord delivered the cancel, signed (Standard Webhooks)
+    assert "RUNNING" in stack.supervisorctl("status", "webhooks")
+    cancels = [(h, b) for h, b in _Receiver.received if json.loads(b)["type"] == "order.cancelled"]
+    assert cancels, _Receiver.received
+    headers, body = cancels[0]
+    signed = f"{headers['webhook-id']}.{headers['webhook-timestamp']}.".encode() + body
+    expected = base64.b64encode(hmac.new(secret, signed, hashlib.sha256).digest()).decode()
+    assert f"v1,{expected}" in headers["webhook-signature"].split()
+    assert json.loads(body)["data"]["order_id"] == order_id
 
 
 @pytest.mark.django_db(transaction=True)
