@@ -17,15 +17,40 @@ from orderservice.orders.status import OrderStatus
 # --- response bodies (the views build them as plain dicts: orders.bodies) -------------------
 
 
+def _unit_price() -> openapi.AmountField:
+    return openapi.AmountField(
+        help_text="The product's price when the line entered the order; kept when its count "
+        "changes, whatever the product's price does later."
+    )
+
+
+def _line_total() -> openapi.AmountField:
+    return openapi.AmountField(help_text="unit_price x item_count.")
+
+
+def _total() -> openapi.AmountField:
+    return openapi.AmountField(help_text="The sum of the lines' line_total, exactly.")
+
+
+def _currency() -> serializers.RegexField:
+    return serializers.RegexField(
+        r"^[A-Z]{3}$", help_text="ISO 4217 code of every amount: one currency per deployment."
+    )
+
+
 class OrderLineSerializer(serializers.Serializer):
     product_id = serializers.CharField()
     item_count = serializers.IntegerField(min_value=1)
+    unit_price = _unit_price()
+    line_total = _line_total()
 
 
 class PlacedLineSerializer(serializers.Serializer):
     product_id = serializers.CharField()
     product_count = serializers.IntegerField(min_value=1, help_text="Same as item_count.")
     item_count = serializers.IntegerField(min_value=1)
+    unit_price = _unit_price()
+    line_total = _line_total()
 
 
 class ShortageSerializer(serializers.Serializer):
@@ -47,6 +72,8 @@ class OrderSerializer(serializers.Serializer):
     order_id = serializers.CharField()
     order_status = serializers.ChoiceField(choices=OrderStatus.values)
     products = OrderLineSerializer(many=True)
+    total = _total()
+    currency = _currency()
     created_at = serializers.DateTimeField()
     updated_at = serializers.DateTimeField()
 
@@ -61,6 +88,8 @@ class OrderPlacedSerializer(serializers.Serializer):
     order_id = serializers.CharField()
     order_status = serializers.ChoiceField(choices=OrderStatus.values)
     products = PlacedLineSerializer(many=True, help_text="What was ordered.")
+    total = _total()
+    currency = _currency()
     out_of_stock = ShortageSerializer(many=True, help_text="Lines not filled; [] when all were.")
 
 
@@ -69,6 +98,8 @@ class OrderUpdatedSerializer(serializers.Serializer):
     order_id = serializers.CharField()
     order_status = serializers.ChoiceField(choices=OrderStatus.values)
     products = OrderLineSerializer(many=True, help_text="The whole order after the change.")
+    total = _total()
+    currency = _currency()
     changes = LineChangeSerializer(many=True, help_text="What was added, changed or removed.")
 
 

@@ -1,6 +1,7 @@
 """Reads of orders. Ownership is enforced here: another user's order is simply not found."""
 
 from datetime import datetime
+from decimal import Decimal
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db.models import Prefetch, Q, QuerySet
@@ -18,7 +19,10 @@ def orders_visible_to(user: AbstractBaseUser) -> QuerySet[Order]:
 
 def _with_items(orders: QuerySet[Order]) -> QuerySet[Order]:
     return orders.prefetch_related(
-        Prefetch("items", queryset=OrderItem.objects.only("order_id", "product_id", "item_count"))
+        Prefetch(
+            "items",
+            queryset=OrderItem.objects.only("order_id", "product_id", "item_count", "unit_price"),
+        )
     )
 
 
@@ -55,3 +59,13 @@ def order_list_for_user(
 def order_lines(order: Order) -> dict[str, int]:
     """The order's lines as product_id -> count, in the order they were added."""
     return {item.product_id: item.item_count for item in order.items.all()}
+
+
+def order_lines_priced(order: Order) -> tuple[dict[str, int], dict[str, Decimal]]:
+    """The order's lines (as `order_lines`) and each line's unit price, from one read."""
+    items = list(order.items.all())
+    return (
+        {item.product_id: item.item_count for item in items},
+        {item.product_id: item.unit_price for item in items},
+    )
+
