@@ -1,13 +1,16 @@
 """Reads of orders. Ownership is enforced here: another user's order is simply not found."""
 
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
 from django.contrib.auth.models import AbstractBaseUser
-from django.db.models import Prefetch, Q, QuerySet
+from django.db.models import Prefetch, Q, QuerySet, Sum
 
+from orderservice.inventory.models import MovementReason, StockMovement
 from orderservice.orders.exceptions import OrderNotFound
 from orderservice.orders.models import Order, OrderItem
+from orderservice.orders.status import OrderStatus
 
 
 def orders_visible_to(user: AbstractBaseUser) -> QuerySet[Order]:
@@ -69,3 +72,52 @@ def order_lines_priced(order: Order) -> tuple[dict[str, int], dict[str, Decimal]
         {item.product_id: item.unit_price for item in items},
     )
 
+
+ORDER_REASONS = (
+    MovementReason.ORDER_PLACED,
+    MovementReason.ORDER_EDITED,
+    MovementReason.ORDER_CANCELLED,
+)
+
+
+@dataclass(frozen=True)
+class OrderLedgerMismatch:
+    """An order's product whose order movements do not take what the order holds of it."""
+
+    order_id: str
+    product_id: str
+    held: int  # the line's item_count; 0 when the order is cancelled or has no such line
+    taken: int  # minus the sum of the order's movements of the product
+    cancelled: bool
+
+
+def order_ledger_mismatches() -> list[OrderLedgerMismatch]:
+    """Each (order, product) whose order_placed/order_edited/order_cancelled movements do not
+    add up to minus what the order holds: its line's item_count, or 0 once the order is
+    cancelled (its lines stay, its stock went back). Sorted by order, then product."""
+    held: dict[tuple[str, str], int] = {}
+    cancelled: set[str] = set()
+    lines = OrderItem.objects.values_list("order_id", "product_id", "item_count", "order__status")
+    for order_id, product_id, count, status in lines.iterator(chunk_size=2000):
+        if status == OrderStatus.CANCELLED:
+            cancelled.add(order_id)
+        held[order_id, product_id] = 0 if status == OrderStatus.CANCELLED else count
+    movements = (
+        StockMovement.objects.filter(reason__in=ORDER_REASONS)
+        .values("order_id", "product_id")
+        .annotate(total=Sum("delta"))
+        .values_list("order_id", "product_id", "total")
+    )
+    taken = {(order_id, product_id): -total for order_id, product_id, total in movements}
+    mismatches = []
+    for order_id, product_id in sorted(held.keys() | taken.keys()):
+        holds, took = held.get((order_id, product_id), 0), taken.get((order_id, product_id), 0)
+        if holds != took:
+            mismatches.append(
+                OrderLedgerMismatch(order_id, product_id, holds, took, order_id in cancelled)
+            )
+    return mismatches
+
+
+def order_total_count() -> int:
+    return Order.objects.count()
