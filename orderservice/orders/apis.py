@@ -171,7 +171,8 @@ class OrderDetailApi(APIView):
             lines=_lines(data["products"]),
             if_match=if_match,
         )
-        return _order_response(updated_body(updated), updated.order)
+        body = updated_body(updated.order, updated.lines, updated.prices, updated.changes)
+        return _order_response(body, updated.order)
 
     @openapi.ORDER_CANCEL
     def delete(self, request: Request, order_id: str) -> Response:

@@ -7,10 +7,9 @@ from typing import Any
 from django.conf import settings
 
 from orderservice.api.fields import money_text
-from orderservice.orders.lines import line_total, order_total
+from orderservice.orders.lines import LineChange, line_total, order_total
 from orderservice.orders.models import Order
 from orderservice.orders.placement import PlacedOrder
-from orderservice.orders.services import UpdatedOrder
 
 
 def order_body(
@@ -52,20 +51,22 @@ def placed_body(placed: PlacedOrder) -> dict[str, Any]:
     }
 
 
-def updated_body(updated: UpdatedOrder) -> dict[str, Any]:
-    order = updated.order
+def updated_body(
+    order: Order,
+    lines: Mapping[str, int],
+    prices: Mapping[str, Decimal],
+    changes: list[LineChange],
+) -> dict[str, Any]:
     return {
         "message": "Order successfully updated",
         "order_id": order.id,
         "order_status": order.status,
         "products": [
-            {"product_id": pid, "item_count": count, **_priced(updated.prices[pid], count)}
-            for pid, count in updated.lines.items()
+            {"product_id": pid, "item_count": count, **_priced(prices[pid], count)}
+            for pid, count in lines.items()
         ],
-        **_totals(updated.lines, updated.prices),
-        "changes": [
-            {"product_id": c.product_id, "from": c.before, "to": c.after} for c in updated.changes
-        ],
+        **_totals(lines, prices),
+        "changes": [{"product_id": c.product_id, "from": c.before, "to": c.after} for c in changes],
     }
 
 

@@ -12,7 +12,6 @@ from orderservice.orders import bodies
 from orderservice.orders.lines import LineChange
 from orderservice.orders.models import Order
 from orderservice.orders.placement import PlacedOrder
-from orderservice.orders.services import UpdatedOrder
 from orderservice.orders.status import OrderStatus
 
 # --- error examples --------------------------------------------------------------------------
@@ -183,12 +182,10 @@ ORDER_PAGE = _response(
 EDITED = _response(
     "edited",
     bodies.updated_body(
-        UpdatedOrder(
-            _order(),
-            lines={"SKU-1": 5},
-            prices=_PRICES,
-            changes=[LineChange("SKU-1", 2, 5), LineChange("SKU-2", 1, 0)],
-        )
+        _order(),
+        {"SKU-1": 5},
+        _PRICES,
+        [LineChange("SKU-1", 2, 5), LineChange("SKU-2", 1, 0)],
     ),
     "Lines changed",
 )
