@@ -195,7 +195,9 @@ ORDER_PLACE = extend_schema(
     description=(
         "`partial` (default): every line the stock can fill in full is filled, the others are "
         "listed in `out_of_stock`; 404 when no line can be filled. `all_or_nothing`: 404 "
-        "when any line is short. Duplicate lines are merged. Nothing changes on an error."
+        "when any line is short. Duplicate lines are merged. Each line is priced at its "
+        "product's price now. Nothing changes on an error, but the units a 404 refused (and "
+        "the lines `partial` left out) count in their products' `unfilled_units`."
     ),
     parameters=[
         IDEMPOTENCY_KEY,
@@ -240,7 +242,9 @@ ORDER_EDIT = extend_schema(
     summary="Edit an order's lines, or (staff) set its status",
     description=(
         "`products`: each line sets that product's count (new products are added, 0 removes, "
-        "others stay); all or nothing, the stock moves by the difference. Or, staff only, "
+        "others stay); all or nothing, the stock moves by the difference. A line added takes "
+        "its product's price now; a line resized keeps its price. A 404 counts the increases "
+        "it refused in their products' `unfilled_units`. Or, staff only, "
         "`order_status` to move the order along `placed → processing → shipped → delivered` "
         "(or `cancelled`, the same as DELETE). One of the two per request."
     ),
