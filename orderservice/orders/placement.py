@@ -49,8 +49,7 @@ from orderservice.common import clock, metrics
 from orderservice.common.db import in_single_statement
 from orderservice.inventory import stock_sql
 from orderservice.inventory.exceptions import OutOfStock, Shortage
-from orderservice.inventory.models import MovementReason
-from orderservice.inventory.services import stock_decrease
+from orderservice.inventory.services import MovementReason, stock_decrease
 from orderservice.inventory.stock_sql import StockDecrease, Taken
 from orderservice.orders.models import Order, OrderItem
 from orderservice.orders.status import OrderStatus

@@ -5,9 +5,9 @@ from datetime import datetime
 from decimal import Decimal
 
 from django.contrib.auth.models import AbstractBaseUser
-from django.db.models import Prefetch, Q, QuerySet, Sum
+from django.db.models import Prefetch, Q, QuerySet
 
-from orderservice.inventory.models import MovementReason, StockMovement
+from orderservice.inventory.selectors import order_movement_totals
 from orderservice.orders.exceptions import OrderNotFound
 from orderservice.orders.models import Order, OrderItem
 from orderservice.orders.status import OrderStatus
@@ -73,13 +73,6 @@ def order_lines_priced(order: Order) -> tuple[dict[str, int], dict[str, Decimal]
     )
 
 
-ORDER_REASONS = (
-    MovementReason.ORDER_PLACED,
-    MovementReason.ORDER_EDITED,
-    MovementReason.ORDER_CANCELLED,
-)
-
-
 @dataclass(frozen=True)
 class OrderLedgerMismatch:
     """An order's product whose order movements do not take what the order holds of it."""
@@ -102,13 +95,7 @@ def order_ledger_mismatches() -> list[OrderLedgerMismatch]:
         if status == OrderStatus.CANCELLED:
             cancelled.add(order_id)
         held[order_id, product_id] = 0 if status == OrderStatus.CANCELLED else count
-    movements = (
-        StockMovement.objects.filter(reason__in=ORDER_REASONS)
-        .values("order_id", "product_id")
-        .annotate(total=Sum("delta"))
-        .values_list("order_id", "product_id", "total")
-    )
-    taken = {(order_id, product_id): -total for order_id, product_id, total in movements}
+    taken = {key: -total for key, total in order_movement_totals().items()}
     mismatches = []
     for order_id, product_id in sorted(held.keys() | taken.keys()):
         holds, took = held.get((order_id, product_id), 0), taken.get((order_id, product_id), 0)

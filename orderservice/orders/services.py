@@ -16,9 +16,8 @@ from django.contrib.auth.models import AbstractBaseUser
 from orderservice.common import clock, metrics
 from orderservice.common.db import in_transaction
 from orderservice.inventory.exceptions import OutOfStock, UnknownProducts
-from orderservice.inventory.models import MovementReason
 from orderservice.inventory.selectors import product_ids_unknown
-from orderservice.inventory.services import stock_exchange, stock_increase
+from orderservice.inventory.services import MovementReason, stock_exchange, stock_increase
 from orderservice.orders.exceptions import (
     EmptyOrder,
     OrderConflict,
@@ -144,8 +143,8 @@ def _lines_update(
             order_id=order.id,
             actor=user.get_username(),
         )
-    except OutOfStock as refusal:
-        return refusal
+    except OutOfStock as short:
+        return short  # returned, not raised: its unfilled_units commit (order_update_lines)
 
     removed = [c.product_id for c in changes if c.after == 0]
     if removed:

@@ -226,7 +226,8 @@ def test_counts_racing_orders_never_apply_over_an_unseen_change() -> None:
 
     def buyer(index: int) -> int:
         rng = random.Random(100 + index)
-        user, mine, done = buyers[index], [], 0
+        user, done = buyers[index], 0
+        mine: list[str] = []
         for _ in range(ROUNDS):
             if time.monotonic() > deadline:
                 break

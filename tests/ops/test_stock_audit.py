@@ -68,13 +68,13 @@ def test_orders_placed_edited_and_cancelled_pass_the_order_check(
     # given: every kind of order change, through the services
     ProductFactory(product_id="A", product_count=10)
     ProductFactory(product_id="B", product_count=10)
-    alice = UserFactory(username="alice")
+    alice = UserFactory.create(username="alice")
     edited = place_order(user=alice, lines={"A": 2, "B": 1})
     order_update_lines(order_id=edited.id, user=alice, lines={"A": 5, "B": 0})
     order_update_lines(order_id=edited.id, user=alice, lines={"B": 3})
     cancelled = place_order(user=alice, lines={"A": 1, "B": 2})
     order_update_lines(order_id=cancelled.id, user=alice, lines={"A": 4})
-    order_cancel(order_id=cancelled.id, user=StaffFactory())
+    order_cancel(order_id=cancelled.id, user=StaffFactory.create())
     place_order(user=alice, lines={"B": 1}, status="delivered")
 
     # when
@@ -95,7 +95,7 @@ def test_each_order_line_not_matched_by_its_movements_is_named_and_the_command_f
     # given: a line changed behind the services' back, and a cancel whose movements were lost
     ProductFactory(product_id="A", product_count=10)
     ProductFactory(product_id="B", product_count=10)
-    alice = UserFactory(username="alice")
+    alice = UserFactory.create(username="alice")
     changed = place_order(user=alice, lines={"A": 2, "B": 1})
     OrderItem.objects.filter(order=changed, product_id="B").update(item_count=4)
     lost = place_order(user=alice, lines={"A": 3}, status="cancelled")

@@ -36,6 +36,7 @@ from hypothesis.stateful import (
 
 from orderservice.inventory.exceptions import OutOfStock, ProductNotFound, UnknownProducts
 from orderservice.inventory.models import Product, StockMovement
+from orderservice.inventory.selectors import ORDER_REASONS
 from orderservice.inventory.services import product_create, product_restock, product_update
 from orderservice.orders.bodies import order_body
 from orderservice.orders.exceptions import (
@@ -46,7 +47,7 @@ from orderservice.orders.exceptions import (
 )
 from orderservice.orders.models import Order, OrderItem
 from orderservice.orders.placement import order_place
-from orderservice.orders.selectors import ORDER_REASONS, order_lines_priced
+from orderservice.orders.selectors import order_lines_priced
 from orderservice.orders.services import order_cancel, order_set_status, order_update_lines
 from tests.factories import ledger_violations
 from tests.live import held_by_orders
