@@ -1,13 +1,18 @@
 -- The database ceiling: the SQL of one 3-line order, as pgbench sees it (bench/run.py runs it).
 --
--- One transaction: a conditional UPDATE that takes the stock of 3 distinct products (the WHERE
--- refuses to go below zero), then one statement that inserts the order and its 3 items.
+-- One transaction. First the stock: lock 3 distinct products in product_id order reading their
+-- prices, a conditional UPDATE that takes their stock (the WHERE refuses to go below zero) and
+-- RETURNs the new counts, and the `order_placed` movements written from those counts, as the
+-- service's statement does (inventory/stock_sql.py); the prices come back (\gset). Then one
+-- statement that inserts the order and its 3 items at those prices.
 -- Variables from the runner (-D): products, width (digits in SKU-00042), hot (1: the first line
 -- is always SKU-0..0, the hot product; 0: uniform), min_user, max_user. The three products are
 -- distinct: p2 and p3 step forward by 1..products/3 each, so they never wrap back onto p1.
 -- The rows are locked in product_id order (ORDER BY ... FOR UPDATE, as the service locks them),
 -- so concurrent clients queue instead of deadlocking; a bare `UPDATE ... WHERE product_id IN`
--- locks in heap order and deadlocks under the hot product.
+-- locks in heap order and deadlocks under the hot product. The order id (24 random hex digits,
+-- as the service's) is drawn here, so both statements name the same order; the movements' actor
+-- is the user's name, as the service writes it.
 
 \set p1 random(0, :products - 1) * (1 - :hot)
 \set p2 (:p1 + random(1, :products / 3)) % :products
@@ -16,31 +21,48 @@
 \set n2 random(1, 3)
 \set n3 random(1, 3)
 \set uid random(:min_user, :max_user)
+\set oid_high random(0, 2147483647)
+\set oid_low random(0, 2147483647)
 BEGIN;
-WITH line (product_id, item_count) AS (
-    VALUES ('SKU-' || lpad(:p1::text, :width, '0'), :n1),
-           ('SKU-' || lpad(:p2::text, :width, '0'), :n2),
-           ('SKU-' || lpad(:p3::text, :width, '0'), :n3)
+WITH line (product_id, item_count, ord) AS (
+    VALUES ('SKU-' || lpad(:p1::text, :width, '0'), :n1, 1),
+           ('SKU-' || lpad(:p2::text, :width, '0'), :n2, 2),
+           ('SKU-' || lpad(:p3::text, :width, '0'), :n3, 3)
 ), locked AS MATERIALIZED (
-    SELECT product.product_id
+    SELECT product.product_id, product.price
       FROM inventory_product AS product JOIN line USING (product_id)
      ORDER BY product.product_id
        FOR UPDATE OF product
+), moved AS (
+    UPDATE inventory_product AS product
+       SET product_count = product.product_count - line.item_count, updated_at = now()
+      FROM line JOIN locked USING (product_id)
+     WHERE product.product_id = line.product_id AND product.product_count >= line.item_count
+    RETURNING product.product_id, product.product_count, line.item_count
+), movements AS (
+    INSERT INTO inventory_stockmovement
+           (product_id, delta, count_after, reason, order_id, actor, note, created_at)
+    SELECT moved.product_id, -moved.item_count, moved.product_count, 'order_placed',
+           'ord_' || lpad(to_hex(:oid_high), 12, '0') || lpad(to_hex(:oid_low), 12, '0'),
+           'bench-' || lpad((:uid - :min_user)::text, 4, '0'), NULL, now()
+      FROM moved
 )
-UPDATE inventory_product AS product
-   SET product_count = product.product_count - line.item_count, updated_at = now()
-  FROM line JOIN locked USING (product_id)
- WHERE product.product_id = line.product_id AND product.product_count >= line.item_count;
+SELECT max(locked.price) FILTER (WHERE line.ord = 1) AS price1,
+       max(locked.price) FILTER (WHERE line.ord = 2) AS price2,
+       max(locked.price) FILTER (WHERE line.ord = 3) AS price3
+  FROM locked JOIN line USING (product_id)
+\gset
 WITH new_order AS (
     INSERT INTO orders_order (id, user_id, status, version, created_at, updated_at)
-    VALUES ('ord_' || substr(md5(random()::text || clock_timestamp()::text), 1, 24),
+    VALUES ('ord_' || lpad(to_hex(:oid_high), 12, '0') || lpad(to_hex(:oid_low), 12, '0'),
             :uid, 'placed', 1, now(), now())
     RETURNING id
 )
-INSERT INTO orders_orderitem (order_id, product_id, item_count)
-SELECT new_order.id, line.product_id, line.item_count
+INSERT INTO orders_orderitem (order_id, product_id, item_count, unit_price)
+SELECT new_order.id, line.product_id, line.item_count, line.unit_price
   FROM new_order,
-       (VALUES ('SKU-' || lpad(:p1::text, :width, '0'), :n1),
-               ('SKU-' || lpad(:p2::text, :width, '0'), :n2),
-               ('SKU-' || lpad(:p3::text, :width, '0'), :n3)) AS line (product_id, item_count);
+       (VALUES ('SKU-' || lpad(:p1::text, :width, '0'), :n1, :price1::numeric),
+               ('SKU-' || lpad(:p2::text, :width, '0'), :n2, :price2::numeric),
+               ('SKU-' || lpad(:p3::text, :width, '0'), :n3, :price3::numeric))
+       AS line (product_id, item_count, unit_price);
 END;

@@ -98,7 +98,9 @@ def check_invariants(conn: psycopg.Connection, *, stock: int, products: int) -> 
     1. No product_count below zero.
     2. For every product: product_count + items of non-cancelled orders == initial stock +
        restocks. Every product started at `stock` and the benchmark restocks nothing.
-    And: no order without a line, and no product appeared or vanished.
+    And: no order without a line, and no product appeared or vanished. Where the schema has the
+    stock ledger (SPEC §11), what `manage.py stock_audit` checks too: every product's movements
+    add up to its product_count, every order's order_* movements to minus what it holds.
     """
     negative = conn.execute(
         "SELECT count(*) FROM inventory_product WHERE product_count < 0"
@@ -127,11 +129,16 @@ def check_invariants(conn: psycopg.Connection, *, stock: int, products: int) -> 
         """
     ).fetchone()
     product_rows = conn.execute("SELECT count(*) FROM inventory_product").fetchone()
+    ledger = _ledger_violations(conn)
     negative_count = negative[0] if negative else -1
     empty_count = empty[0] if empty else -1
     product_count = product_rows[0] if product_rows else -1
     return {
-        "ok": negative_count == 0 and not broken and empty_count == 0 and product_count == products,
+        "ok": negative_count == 0
+        and not broken
+        and empty_count == 0
+        and product_count == products
+        and not any(ledger.values()),
         "negative_stock": negative_count,
         "conservation_violations": len(broken),
         "violation_examples": [
@@ -140,6 +147,45 @@ def check_invariants(conn: psycopg.Connection, *, stock: int, products: int) -> 
         ],
         "orders_without_items": empty_count,
         "products": product_count,
+        "ledger_violations": ledger,
+    }
+
+
+def _ledger_violations(conn: psycopg.Connection) -> dict[str, int]:
+    """Products whose movements do not add up to their stock, and (order, product) pairs whose
+    order movements do not take what the order holds; {} without a ledger (an older revision)."""
+    exists = conn.execute("SELECT to_regclass('inventory_stockmovement') IS NOT NULL").fetchone()
+    if not exists or not exists[0]:
+        return {}
+    products = conn.execute(
+        """
+        SELECT count(*)
+          FROM inventory_product AS p
+          LEFT JOIN (SELECT product_id, sum(delta) AS total
+                       FROM inventory_stockmovement GROUP BY product_id) AS m USING (product_id)
+         WHERE p.product_count <> coalesce(m.total, 0)
+        """
+    ).fetchone()
+    orders = conn.execute(
+        """
+        WITH held AS (
+            SELECT item.order_id, item.product_id,
+                   CASE WHEN o.status = 'cancelled' THEN 0 ELSE item.item_count END AS units
+              FROM orders_orderitem AS item JOIN orders_order AS o ON o.id = item.order_id
+        ), taken AS (
+            SELECT order_id, product_id, -sum(delta) AS units
+              FROM inventory_stockmovement
+             WHERE reason IN ('order_placed', 'order_edited', 'order_cancelled')
+             GROUP BY order_id, product_id
+        )
+        SELECT count(*)
+          FROM held FULL JOIN taken USING (order_id, product_id)
+         WHERE coalesce(held.units, 0) <> coalesce(taken.units, 0)
+        """
+    ).fetchone()
+    return {
+        "products": products[0] if products else -1,
+        "order_lines": orders[0] if orders else -1,
     }
 
 
@@ -263,6 +309,13 @@ def table(results: dict[str, Any]) -> str:
         f" non-cancelled orders != initial: {inv['conservation_violations']};"
         f" orders without lines: {inv['orders_without_items']})"
     )
+    ledger = inv.get("ledger_violations")
+    if ledger:
+        lines.append(
+            f"  SPEC §11 stock ledger: {'VIOLATED' if any(ledger.values()) else 'OK'}"
+            f"  (products not explained by their movements: {ledger['products']}; order lines"
+            f" not matched by their movements: {ledger['order_lines']})"
+        )
     lines.append(
         f"  Orders accounted: {'OK' if acc['ok'] else 'NOT OK'}  ({acc['orders_stored']} stored ="
         f" {acc['orders_seeded']} seeded + {acc['orders_answered_200']} answered 200 +"

@@ -287,7 +287,7 @@ def _bench(args: argparse.Namespace, argv: list[str] | None, cleanup: contextlib
         rng=random.Random(20261125),
     )
     seed.load_products(count=args.products, stock=args.stock, width=width, held=held)
-    pool = seed.load_orders(plan, users)
+    pool = seed.load_orders(plan, users, stock=args.stock)
     edit_pool, cancel_pool = pool[: args.edit_pool], pool[args.edit_pool :]
     statements = seed.statement_counts(user=users[0], products=args.products, width=width)
     seeded_orders, seeded_cancelled = seed.count_orders()
@@ -376,6 +376,7 @@ def _bench(args: argparse.Namespace, argv: list[str] | None, cleanup: contextlib
                     max_user=max_user,
                     protocol=args.pgbench_protocol,
                     run_tag=tag,
+                    app_dir=app_dir,
                 )
             else:
                 result = load.run_wrk(

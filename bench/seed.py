@@ -3,8 +3,12 @@
 Users and tokens go through `token_issue`. Products and the orders the mixed scenario reads, edits
 and cancels are stored in bulk through the models, each product's stock already less the units
 the seeded orders hold, so the SPEC §7 invariants hold from the start (and the final check would
-catch a seeding mistake like any other). SQL statements are counted through the HTTP API
-(Django's test client, in process).
+catch a seeding mistake like any other). Where the revision measured has the stock ledger (SPEC
+§10, §11), products get prices and their `initial` movement, order lines their unit price, and
+each seeded line its `order_placed` movement, so the ledger explains every unit and
+`manage.py stock_audit` holds on the bench database; an older revision (`--commit`) is seeded as
+its schema allows. SQL statements are counted through the HTTP API (Django's test client, in
+process).
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ import sys
 from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -57,18 +62,58 @@ def product_id(index: int, width: int) -> str:
     return f"SKU-{index:0{width}d}"
 
 
+def product_price(index: int) -> Decimal:
+    """A product's price on the bench: 0.99 to 999.99."""
+    return Decimal(index % 1000) + Decimal("0.99")
+
+
+def _has_field(model: Any, name: str) -> bool:
+    return any(f.name == name for f in model._meta.get_fields())
+
+
+def _movement_model() -> Any:
+    """The stock ledger's model, or None in a revision from before the ledger."""
+    from django.apps import apps
+
+    try:
+        return apps.get_model("inventory", "StockMovement")
+    except LookupError:
+        return None
+
+
 def load_products(*, count: int, stock: int, width: int, held: Mapping[str, int]) -> None:
-    """`count` products of `stock` units each, less what the seeded orders hold (`held`)."""
+    """`count` products of `stock` units each, less what the seeded orders hold (`held`), each
+    with its price and its `initial` movement of `stock` (the seeded orders' movements take the
+    held units off: load_orders)."""
     from orderservice.inventory.models import Product
 
+    priced = _has_field(Product, "price")
     Product.objects.bulk_create(
         (
             Product(
                 product_id=product_id(i, width),
                 name=f"Bench product {i}",
                 product_count=stock - held.get(product_id(i, width), 0),
+                **({"price": product_price(i)} if priced else {}),
             )
             for i in range(count)
+        ),
+        batch_size=2000,
+    )
+    movement = _movement_model()
+    if movement is None:
+        return
+    movement.objects.bulk_create(
+        (
+            movement(
+                product_id=product_id(i, width),
+                delta=stock,
+                count_after=stock,
+                reason="initial",
+                note="Bench stock",
+            )
+            for i in range(count)
+            if stock
         ),
         batch_size=2000,
     )
@@ -87,21 +132,54 @@ def plan_orders(
     return plan, held
 
 
-def load_orders(plan: list[tuple[int, list[str]]], users: list[SeedUser]) -> list[SeedOrder]:
+def load_orders(
+    plan: list[tuple[int, list[str]]], users: list[SeedUser], *, stock: int
+) -> list[SeedOrder]:
     """Store the planned orders in bulk, through the models (their defaults: status, version,
-    the random id). Stock was already reduced by `load_products(held=...)`, so §7 holds."""
+    the random id), each line at its product's price with its `order_placed` movement, which
+    counts down from `stock`. Stock was already reduced by `load_products(held=...)`, so §7
+    and the ledger hold."""
+    from orderservice.inventory.models import Product
     from orderservice.orders.models import Order, OrderItem
 
     orders = [Order(user_id=users[user_index].user_id) for user_index, _ in plan]
     Order.objects.bulk_create(orders, batch_size=1000)
+    prices = (
+        dict(Product.objects.values_list("product_id", "price"))
+        if _has_field(OrderItem, "unit_price")
+        else None
+    )
     OrderItem.objects.bulk_create(
         (
-            OrderItem(order_id=order.pk, product_id=pid, item_count=1)
+            OrderItem(
+                order_id=order.pk,
+                product_id=pid,
+                item_count=1,
+                **({"unit_price": prices[pid]} if prices is not None else {}),
+            )
             for order, (_, ids) in zip(orders, plan, strict=True)
             for pid in ids
         ),
         batch_size=3000,
     )
+    movement = _movement_model()
+    if movement is not None:
+        left: Counter[str] = Counter()
+        rows = []
+        for order, (user_index, ids) in zip(orders, plan, strict=True):
+            for pid in ids:
+                left[pid] += 1
+                rows.append(
+                    movement(
+                        product_id=pid,
+                        delta=-1,
+                        count_after=stock - left[pid],
+                        reason="order_placed",
+                        order_id=order.pk,
+                        actor=f"bench-{user_index:04d}",
+                    )
+                )
+        movement.objects.bulk_create(rows, batch_size=3000)
     return [
         SeedOrder(user_index, order.pk, ids)
         for order, (user_index, ids) in zip(orders, plan, strict=True)

@@ -1,6 +1,6 @@
 """factory_boy factories for users and products; orders are made through order_place."""
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 import factory
@@ -86,11 +86,15 @@ def movements(product_id: str) -> list[tuple[int, int, str, str | None, str | No
     )
 
 
-def ledger_violations() -> list[str]:
-    """Each product whose movements do not add up to its product_count (SPEC §11), or whose
-    movements, in order, do not run from 0 to it (each count_after = the previous + delta)."""
+def ledger_violations(product_ids: Iterable[str] | None = None) -> list[str]:
+    """Each product (of all, or those named) whose movements do not add up to its product_count
+    (SPEC §11), or whose movements, in order, do not run from 0 to it (each count_after = the
+    previous + delta)."""
     problems = []
-    for product in Product.objects.order_by("product_id"):
+    products = Product.objects.order_by("product_id")
+    if product_ids is not None:
+        products = products.filter(product_id__in=list(product_ids))
+    for product in products:
         running = 0
         for delta, count_after, reason, _, _ in movements(product.product_id):
             running += delta

@@ -10,7 +10,9 @@ Use from a conftest: `from tests.live import live_server_factory, live_server_ur
   test database by name, see `current_database_url`). `shared_live_server_url`: the same, but
   one server per test module (`module_live_server`), for tests that need no fresh server.
 - `user_token`, `products_create`, `api_session`: test data and HTTP clients.
-- `StockLedger`: invariant §7.1/§7.2 from the database, with the restocks the test saw succeed.
+- `StockLedger`: invariants §7.1/§7.2 from the database, with the restocks the test saw succeed,
+  and the stock ledger of §11 (every product's movements, every order's movements).
+- `price_violations`: §10, every order's total the exact sum of its lines.
 - `run_concurrently`: callables in threads started together, each closing its DB connection.
 """
 
@@ -25,6 +27,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -36,9 +39,12 @@ from django.db.models import Sum
 
 from orderservice.inventory import services as inventory_services
 from orderservice.inventory.models import Product
-from orderservice.orders.models import OrderItem
+from orderservice.orders.bodies import order_body
+from orderservice.orders.models import Order, OrderItem
+from orderservice.orders.selectors import order_ledger_mismatches, order_lines_priced
 from orderservice.orders.status import OrderStatus
 from orderservice.tokens.services import token_issue
+from tests.factories import ledger_violations
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 GUNICORN = Path(sys.executable).parent / "gunicorn"
@@ -268,11 +274,15 @@ def user_token(username: str, *, staff: bool = False) -> str:
     return token_issue(username=username, staff=staff)
 
 
-def products_create(stock: Mapping[str, int]) -> None:
-    """Create each product with its initial stock, through the inventory service."""
+def products_create(stock: Mapping[str, int], prices: Mapping[str, Decimal] | None = None) -> None:
+    """Create each product with its initial stock (and price, 0.00 when not given), through
+    the inventory service."""
     for product_id, count in stock.items():
         inventory_services.product_create(
-            product_id=product_id, name=f"Product {product_id}", product_count=count
+            product_id=product_id,
+            name=f"Product {product_id}",
+            product_count=count,
+            price=(prices or {}).get(product_id),
         )
 
 
@@ -296,9 +306,11 @@ def held_by_orders(*, product_ids: Iterable[str] | None = None) -> dict[str, int
 
 
 def stock_violations(expected_totals: Mapping[str, int]) -> list[str]:
-    """SPEC §7.1 and §7.2 against the database: what is wrong, or [] when both hold.
+    """SPEC §7.1, §7.2 and the §11 ledger against the database: what is wrong, or [] when all
+    hold.
 
-    `expected_totals` is each product's initial stock plus every successful restock.
+    `expected_totals` is each product's initial stock plus every successful restock. The ledger:
+    every product's movements run to its stock, every order's movements take what it holds.
     """
     stock = dict(Product.objects.values_list("product_id", "product_count"))
     held = held_by_orders()
@@ -320,6 +332,28 @@ def stock_violations(expected_totals: Mapping[str, int]) -> list[str]:
                 f"{product_id}: product_count {count} + held by orders {in_orders} "
                 f"= {count + in_orders}, expected {expected} (§7.2)"
             )
+    problems.extend(f"§11 ledger: {problem}" for problem in ledger_violations())
+    problems.extend(
+        f"§11 order ledger: {m.order_id} {m.product_id} holds {m.held}, movements take {m.taken}"
+        for m in order_ledger_mismatches()
+    )
+    return problems
+
+
+def price_violations() -> list[str]:
+    """SPEC §10 against the database: each order whose body's line totals are not unit_price x
+    item_count, or whose total is not the exact sum of its line totals; [] when all hold."""
+    problems = []
+    for order in Order.objects.prefetch_related("items").order_by("id"):
+        body = order_body(order, *order_lines_priced(order))
+        total = Decimal(0)
+        for line in body["products"]:
+            expected = Decimal(line["unit_price"]) * line["item_count"]
+            if Decimal(line["line_total"]) != expected:
+                problems.append(f"{order.id} {line['product_id']}: line_total {line['line_total']}")
+            total += Decimal(line["line_total"])
+        if Decimal(body["total"]) != total:
+            problems.append(f"{order.id}: total {body['total']}, its lines add up to {total}")
     return problems
 
 

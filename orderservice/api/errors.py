@@ -67,7 +67,8 @@ OUT_OF_STOCK = ErrorKind(
     "product-out-of-stock",
     "Product out of stock.",
     "The stock cannot fill the request. `details.out_of_stock` lists each short line with what "
-    "was requested and what is available.",
+    "was requested and what is available. No order or stock changes; the units asked for are "
+    "counted in each product's `unfilled_units`.",
 )
 PRODUCT_NOT_FOUND = ErrorKind(
     404, "product-not-found", "Product not found.", "No product with this product_id exists."

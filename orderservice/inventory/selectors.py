@@ -8,7 +8,7 @@ from django.db.models import BigIntegerField, F, Sum, Value
 from django.db.models.functions import Coalesce
 
 from orderservice.inventory.exceptions import ProductNotFound
-from orderservice.inventory.models import Product, StockMovement
+from orderservice.inventory.models import MovementReason, Product, StockMovement
 from orderservice.inventory.stock_status import stock_status_condition
 
 
@@ -86,6 +86,26 @@ def ledger_mismatches() -> list[LedgerMismatch]:
         .values_list("product_id", "product_count", "total")
     )
     return [LedgerMismatch(*row) for row in rows]
+
+
+ORDER_REASONS = (
+    MovementReason.ORDER_PLACED,
+    MovementReason.ORDER_EDITED,
+    MovementReason.ORDER_CANCELLED,
+)
+
+
+def order_movement_totals() -> dict[tuple[str, str], int]:
+    """The sum of the deltas of each (order_id, product_id)'s order_placed, order_edited and
+    order_cancelled movements (one GROUP BY query). `order_id` is the plain string the movements
+    carry; one naming no order is under "(no order)"."""
+    rows = (
+        StockMovement.objects.filter(reason__in=ORDER_REASONS)
+        .values("order_id", "product_id")
+        .annotate(total=Sum("delta"))
+        .values_list("order_id", "product_id", "total")
+    )
+    return {(order_id or "(no order)", product_id): total for order_id, product_id, total in rows}
 
 
 def product_total() -> int:

@@ -3,8 +3,8 @@
 `stock_decrease`, `stock_increase` and `stock_exchange` join the caller's transaction (they fail
 fast outside one) so that stock moves in the same commit as the order change that caused it. On
 PostgreSQL each is one statement (stock_sql.py), which a caller may also extend with its own
-write. The product_* services own their transactions and write each change's movement
-(ledger.py) in them.
+write. The product_* services own their transactions. Every change of stock writes its movement
+(ledger.py) in the change's transaction.
 """
 
 from collections.abc import Mapping
@@ -38,95 +38,160 @@ from orderservice.inventory.models import (
 from orderservice.inventory.stock_sql import StockDecrease
 
 
-def stock_decrease(counts: Mapping[str, int], *, partial: bool) -> StockDecrease:
-    """Take `counts` off stock, in the caller's transaction.
+def stock_decrease(
+    counts: Mapping[str, int],
+    *,
+    partial: bool,
+    reason: MovementReason,
+    order_id: str | None = None,
+    actor: str | None = None,
+) -> StockDecrease:
+    """Take `counts` off stock, in the caller's transaction; each change is a `reason` movement.
 
     Locks the products (in product_id order). A line is taken in full or not at all. With
     `partial=False` any shortage takes nothing; with `partial=True` the lines that fit are taken.
-    Raises UnknownProducts (nothing taken) for ids that do not exist, and OutOfStock (nothing
-    taken) when nothing at all can be taken or, with `partial=False`, when any line is short.
+    Raises UnknownProducts (nothing written) for ids that do not exist, and OutOfStock when
+    nothing at all can be taken or, with `partial=False`, when any line is short: nothing taken,
+    only the refused units added to their products' `unfilled_units` (kept if the caller
+    commits). The short lines of a partial take are added there too.
     """
-    return stock_exchange(take=counts, give_back={}, partial=partial)
+    return stock_exchange(
+        take=counts,
+        give_back={},
+        partial=partial,
+        reason=reason,
+        order_id=order_id,
+        actor=actor,
+    )
 
 
-def stock_increase(counts: Mapping[str, int]) -> None:
+def stock_increase(
+    counts: Mapping[str, int],
+    *,
+    reason: MovementReason,
+    order_id: str | None = None,
+    actor: str | None = None,
+) -> None:
     """Put `counts` back into stock (a cancel or a reduced line), in the caller's transaction."""
-    stock_exchange(take={}, give_back=counts, partial=False)
+    stock_exchange(
+        take={}, give_back=counts, partial=False, reason=reason, order_id=order_id, actor=actor
+    )
 
 
 def stock_exchange(
-    *, take: Mapping[str, int], give_back: Mapping[str, int], partial: bool = False
+    *,
+    take: Mapping[str, int],
+    give_back: Mapping[str, int],
+    partial: bool = False,
+    reason: MovementReason,
+    order_id: str | None = None,
+    actor: str | None = None,
 ) -> StockDecrease:
     """Take some products and return others under one set of locks (an order edit).
 
     Locking both sets together, in one sorted pass, keeps the global lock order that prevents
-    deadlocks. Raises as `stock_decrease` does; nothing is written when it raises.
+    deadlocks. Each product whose stock moves gets a movement of `reason`, with `order_id` and
+    `actor` (the username whose request it is). Raises as `stock_decrease` does, and writes
+    nothing but unfilled_units when it raises.
     """
     require_transaction()
     if not take and not give_back:
         return StockDecrease(taken={})
     if connection.vendor == "postgresql":
-        return _exchange_in_one_statement(take, give_back, partial)
-    return _exchange_on_locked_rows(take, give_back, partial)
+        return _exchange_in_one_statement(take, give_back, partial, reason, order_id, actor)
+    return _exchange_on_locked_rows(take, give_back, partial, reason, order_id, actor)
 
 
 def _exchange_on_locked_rows(
-    take: Mapping[str, int], give_back: Mapping[str, int], partial: bool
+    take: Mapping[str, int],
+    give_back: Mapping[str, int],
+    partial: bool,
+    reason: MovementReason,
+    order_id: str | None,
+    actor: str | None,
 ) -> StockDecrease:
-    # Portable path (SQLite): lock, decide in Python, write all rows in one UPDATE.
+    # Portable path (SQLite): lock, decide in Python, write all rows in one UPDATE, the
+    # movements in one INSERT (their count_after computed from the locked rows).
     wanted = set(take) | set(give_back)
-    stock = products_lock(wanted)
-    unknown = sorted(wanted - stock.keys())
+    locked = products_lock(wanted)
+    unknown = sorted(wanted - locked.keys())
     if unknown:
         raise UnknownProducts(unknown)
 
     taken: dict[str, int] = {}
     shortages: list[Shortage] = []
     for product_id, count in take.items():
-        if stock[product_id] >= count:
+        available = locked[product_id].product_count
+        if available >= count:
             taken[product_id] = count
         else:
-            shortages.append(Shortage(product_id, requested=count, available=stock[product_id]))
+            shortages.append(Shortage(product_id, requested=count, available=available))
     if shortages and (not partial or not taken):
+        _rows_add("unfilled_units", take)
         raise OutOfStock(shortages)
+    _rows_add("unfilled_units", {s.product_id: s.requested for s in shortages})
 
     deltas = {product_id: -count for product_id, count in taken.items()}
     for product_id, count in give_back.items():
         deltas[product_id] = deltas.get(product_id, 0) + count
-    _apply_deltas(deltas)
-    return StockDecrease(taken=taken, shortages=shortages)
+    _rows_add("product_count", deltas)
+    movements_record(
+        [
+            StockChange(product_id, delta, locked[product_id].product_count + delta)
+            for product_id, delta in sorted(deltas.items())
+        ],
+        reason=reason,
+        order_id=order_id,
+        actor=actor,
+    )
+    prices = {product_id: locked[product_id].price for product_id in taken}
+    return StockDecrease(taken=taken, shortages=shortages, prices=prices)
 
 
 _EXCHANGE = f"WITH {stock_sql.CTES} {stock_sql.RESULT}"
 
 
 def _exchange_in_one_statement(
-    take: Mapping[str, int], give_back: Mapping[str, int], partial: bool
+    take: Mapping[str, int],
+    give_back: Mapping[str, int],
+    partial: bool,
+    reason: MovementReason,
+    order_id: str | None,
+    actor: str | None,
 ) -> StockDecrease:
-    # PostgreSQL: lock, decide and write in a single statement, so the row locks are held for one
-    # round trip less and no Python runs between reading stock and writing it.
+    # PostgreSQL: lock, decide and write (stock, movements, unfilled units) in a single
+    # statement, so the row locks are held for one round trip less and no Python runs between
+    # reading stock and writing it.
     params = stock_sql.params(
-        take=take, give_back=give_back, partial=partial, updated_at=clock.now()
+        take=take,
+        give_back=give_back,
+        partial=partial,
+        now=clock.now(),
+        reason=reason,
+        order_id=order_id,
+        actor=actor,
     )
     with connection.cursor() as cursor:
         cursor.execute(_EXCHANGE, params)
         return stock_sql.outcome(cursor.fetchall())
 
 
-def _apply_deltas(deltas: Mapping[str, int]) -> None:
+def _rows_add(column: str, amounts: Mapping[str, int]) -> None:
     # One UPDATE for all products, whatever the line count; the rows are already locked.
-    changed = {product_id: delta for product_id, delta in deltas.items() if delta}
+    changed = {product_id: amount for product_id, amount in amounts.items() if amount}
     if not changed:
         return
     Product.objects.filter(product_id__in=changed).update(
-        product_count=F("product_count")
-        + Case(
-            *(
-                When(product_id=product_id, then=Value(delta))
-                for product_id, delta in changed.items()
-            ),
-            output_field=models.BigIntegerField(),
-        ),
+        **{
+            column: F(column)
+            + Case(
+                *(
+                    When(product_id=product_id, then=Value(amount))
+                    for product_id, amount in changed.items()
+                ),
+                output_field=models.BigIntegerField(),
+            )
+        },
         updated_at=clock.now(),
     )
 
@@ -218,7 +283,7 @@ def product_restock(*, product_id: str, amount: int, actor: str | None = None) -
     Locks the product row; writes a `restock` movement. Raises ProductNotFound.
     """
     current = _locked_count(product_id)
-    _apply_deltas({product_id: amount})
+    _rows_add("product_count", {product_id: amount})
     movements_record(
         [StockChange(product_id, amount, current + amount)],
         reason=MovementReason.RESTOCK,
@@ -264,7 +329,7 @@ def product_adjust(
     if after < 0:
         raise StockWouldGoNegative(product_id, current)
     if after != current:
-        _apply_deltas({product_id: after - current})
+        _rows_add("product_count", {product_id: after - current})
     movements = movements_record(
         [StockChange(product_id, after - current, after)], reason=reason, actor=actor, note=note
     )
@@ -274,10 +339,10 @@ def product_adjust(
 
 def _locked_count(product_id: str) -> int:
     """Lock the product's row and return its latest committed stock. Raises ProductNotFound."""
-    stock = products_lock([product_id])
-    if product_id not in stock:
+    locked = products_lock([product_id])
+    if product_id not in locked:
         raise ProductNotFound(product_id)
-    return stock[product_id]
+    return locked[product_id].product_count
 
 
 def _given(**values: Any) -> dict[str, Any]:

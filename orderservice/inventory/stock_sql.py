@@ -8,28 +8,42 @@ refuses a name used twice), and PostgreSQL refuses a CTE name used twice.
 
 How it decides: `locked` takes the row locks in product_id order (the global lock order; see
 locks.py). `moved` cannot write before `decision` has read every locked row, so a shortage
-writes nothing. It writes `available - delta`, not `p.product_count - delta`: `p` is read with
+moves no stock. It writes `available - delta`, not `p.product_count - delta`: `p` is read with
 the statement's snapshot, which may predate a change committed while this statement waited for
 the lock, and PostgreSQL checks the CHECK constraint on the row computed from that stale version
 before it re-evaluates the row (READ COMMITTED). A restock or cancel racing an order would then
 fail the constraint (a 500) though the stock suffices. `available` is the latest version, read
 under the lock, so it cannot change until commit.
+
+What it writes besides the stock, in the same statement: a movement (the ledger, ledger.py) for
+each product whose stock moved, its `count_after` the moved row's new value (`moved`'s RETURNING,
+never a second read), its reason, order_id and actor given as parameters (the inventory knows
+nothing of orders); and `unfilled_units` (SPEC §11), the units asked for and not given: the short
+lines of a partial take, every line to take of a refused one (none when a product is unknown).
+A refusal writes only that counter: a caller that commits the refusal keeps the count and
+nothing else. `unfilled` may add to a stale `p.unfilled_units`: the CHECK cannot fail on a count
+that only grows, and PostgreSQL recomputes the row from the latest version. `Taken` carries each
+line's price as read from the locked row: the price the units were taken at.
 """
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 from orderservice.inventory.exceptions import OutOfStock, Shortage, UnknownProducts
+from orderservice.inventory.models import MovementReason
 
 
 @dataclass(frozen=True)
 class StockDecrease:
-    """What was taken, by product, and the lines the stock could not fill in full."""
+    """What was taken, by product, the lines the stock could not fill in full, and the price of
+    each product taken (read from its locked row)."""
 
     taken: dict[str, int]
     shortages: list[Shortage] = field(default_factory=list)
+    prices: dict[str, Decimal] = field(default_factory=dict)
 
 
 class Taken:
@@ -38,6 +52,7 @@ class Taken:
     NAME = "taken"
     PRODUCT_ID = "product_id"
     ITEM_COUNT = "item_count"
+    UNIT_PRICE = "unit_price"  # the product's price, read from its locked row
     POSITION = "ord"  # the line's place in the request, from 1
 
 
@@ -47,36 +62,51 @@ CTES = f"""req AS (
          WITH ORDINALITY AS r(product_id, delta, ord)
 ),
 locked AS (
-    SELECT p.product_id, p.product_count
+    SELECT p.product_id, p.product_count, p.price
     FROM inventory_product p
     WHERE p.product_id = ANY(%(stock_ids)s::text[])
     ORDER BY p.product_id
     FOR UPDATE
 ),
 verdict AS (
-    SELECT req.product_id, req.delta, req.ord, locked.product_count AS available,
+    SELECT req.product_id, req.delta, req.ord, locked.product_count AS available, locked.price,
            locked.product_id IS NULL AS unknown,
            locked.product_id IS NOT NULL
                AND (req.delta <= 0 OR locked.product_count >= req.delta) AS fits
     FROM req LEFT JOIN locked ON locked.product_id = req.product_id
 ),
 decision AS (
-    SELECT NOT bool_or(unknown)
+    SELECT NOT bool_or(unknown) AS known,
+           NOT bool_or(unknown)
            AND CASE WHEN %(stock_partial)s THEN bool_or(fits AND delta > 0)
                     ELSE bool_and(fits) END AS go
     FROM verdict
 ),
 moved AS (
     UPDATE inventory_product p
-    SET product_count = verdict.available - verdict.delta, updated_at = %(stock_updated_at)s
+    SET product_count = verdict.available - verdict.delta, updated_at = %(stock_now)s
     FROM verdict, decision
     WHERE decision.go AND verdict.fits AND verdict.delta <> 0
       AND p.product_id = verdict.product_id
-    RETURNING p.product_id
+    RETURNING p.product_id, p.product_count, verdict.delta
+),
+stock_movements AS (
+    INSERT INTO inventory_stockmovement
+        (product_id, delta, count_after, reason, order_id, actor, note, created_at)
+    SELECT moved.product_id, -moved.delta, moved.product_count, %(stock_reason)s::text,
+           %(stock_order_id)s::text, %(stock_actor)s::text, NULL, %(stock_now)s
+    FROM moved
+),
+unfilled AS (
+    UPDATE inventory_product p
+    SET unfilled_units = p.unfilled_units + verdict.delta, updated_at = %(stock_now)s
+    FROM verdict, decision
+    WHERE decision.known AND verdict.delta > 0 AND NOT (decision.go AND verdict.fits)
+      AND p.product_id = verdict.product_id
 ),
 {Taken.NAME} AS (
     SELECT verdict.product_id AS {Taken.PRODUCT_ID}, verdict.delta AS {Taken.ITEM_COUNT},
-           verdict.ord AS {Taken.POSITION}
+           verdict.price AS {Taken.UNIT_PRICE}, verdict.ord AS {Taken.POSITION}
     FROM verdict, decision
     WHERE decision.go AND verdict.fits AND verdict.delta > 0
 )"""
@@ -84,7 +114,7 @@ moved AS (
 # One row per requested product, in request order: what `outcome` reads.
 RESULT = """
 SELECT verdict.product_id, verdict.delta, verdict.available, verdict.unknown, verdict.fits,
-       decision.go
+       decision.go, verdict.price
 FROM verdict, decision
 ORDER BY verdict.ord
 """
@@ -95,9 +125,13 @@ def params(
     take: Mapping[str, int],
     give_back: Mapping[str, int],
     partial: bool,
-    updated_at: datetime,
+    now: datetime,
+    reason: MovementReason,
+    order_id: str | None,
+    actor: str | None,
 ) -> dict[str, Any]:
-    """The parameters of CTES: the stock moves, and the time written on the products moved."""
+    """The parameters of CTES: the stock moves; the time written on the products moved and on
+    their movements; the movements' reason, order_id and actor."""
     deltas = dict(take)
     for product_id, count in give_back.items():
         deltas[product_id] = deltas.get(product_id, 0) - count
@@ -105,25 +139,33 @@ def params(
         "stock_ids": list(deltas),
         "stock_deltas": list(deltas.values()),
         "stock_partial": partial,
-        "stock_updated_at": updated_at,
+        "stock_now": now,
+        "stock_reason": MovementReason(reason).value,
+        "stock_order_id": order_id,
+        "stock_actor": actor,
     }
 
 
 def outcome(rows: Sequence[tuple[Any, ...]]) -> StockDecrease:
     """What the statement did, from RESULT's rows; raises as `stock_exchange` does.
 
-    UnknownProducts or OutOfStock mean the statement wrote no stock, and `Taken.NAME` was empty.
-    No rows (nothing requested): nothing taken.
+    UnknownProducts means the statement wrote nothing; OutOfStock, that it wrote only the
+    refused units' unfilled_units, and `Taken.NAME` was empty. No rows (nothing requested):
+    nothing taken.
     """
-    unknown = sorted(product_id for product_id, _, _, is_unknown, _, _ in rows if is_unknown)
+    unknown = sorted(row[0] for row in rows if row[3])
     if unknown:
         raise UnknownProducts(unknown)
     shortages = [
         Shortage(product_id, requested=delta, available=available)
-        for product_id, delta, available, _, fits, _ in rows
+        for product_id, delta, available, _, fits, _, _ in rows
         if not fits
     ]
     if rows and not rows[0][5]:
         raise OutOfStock(shortages)
-    taken = {product_id: delta for product_id, delta, _, _, fits, _ in rows if fits and delta > 0}
-    return StockDecrease(taken=taken, shortages=shortages)
+    taken_rows = [row for row in rows if row[4] and row[1] > 0]
+    return StockDecrease(
+        taken={product_id: delta for product_id, delta, *_ in taken_rows},
+        shortages=shortages,
+        prices={row[0]: row[6] for row in taken_rows},
+    )

@@ -29,8 +29,8 @@ def _staff(request: HttpRequest) -> User:
 
 class OrderItemInline(admin.TabularInline):
     model = OrderItem
-    fields = ("product", "item_count")
-    readonly_fields = ("product", "item_count")
+    fields = ("product", "item_count", "unit_price")
+    readonly_fields = ("product", "item_count", "unit_price")
     extra = 0
     can_delete = False
 

@@ -20,7 +20,7 @@ from orderservice.api.pagination import page_body, page_limit, page_time_cursor
 from orderservice.common.exceptions import InsufficientStock
 from orderservice.idempotency.http import idempotency_key, idempotent
 from orderservice.orders import openapi, placement, selectors, services
-from orderservice.orders.bodies import cancelled_body, order_body, placed_body
+from orderservice.orders.bodies import cancelled_body, order_body, placed_body, updated_body
 from orderservice.orders.etag import etag_for, if_match_versions
 from orderservice.orders.fastparse import place_body_accept
 from orderservice.orders.lines import MAX_ITEM_COUNT, MAX_LINES, merge_lines
@@ -78,7 +78,7 @@ class OrderListApi(APIView):
         )
         page = orders[:limit]
         position = [page[-1].created_at.isoformat(), page[-1].id] if page else []
-        results = [order_body(order, selectors.order_lines(order)) for order in page]
+        results = [order_body(order, *selectors.order_lines_priced(order)) for order in page]
         return Response(page_body(request, results, len(orders), limit, position))
 
     @openapi.ORDER_PLACE
@@ -122,7 +122,7 @@ class OrderDetailApi(APIView):
     def get(self, request: Request, order_id: str) -> Response:
         _check_order_id(order_id)
         order = selectors.order_get_for_user(order_id=order_id, user=authenticated_user(request))
-        return _order_response(order_body(order, selectors.order_lines(order)), order)
+        return _order_response(order_body(order, *selectors.order_lines_priced(order)), order)
 
     @openapi.ORDER_EDIT
     def patch(self, request: Request, order_id: str) -> Response:
@@ -145,27 +145,15 @@ class OrderDetailApi(APIView):
                 status=data["order_status"],
                 if_match=if_match,
             )
-            return _order_response(order_body(moved.order, moved.lines), moved.order)
+            return _order_response(order_body(moved.order, moved.lines, moved.prices), moved.order)
         updated = services.order_update_lines(
             order_id=order_id,
             user=authenticated_user(request),
             lines=_lines(data["products"]),
             if_match=if_match,
         )
-        order = updated.order
-        body = {
-            "message": "Order successfully updated",
-            "order_id": order.id,
-            "order_status": order.status,
-            "products": [
-                {"product_id": pid, "item_count": count} for pid, count in updated.lines.items()
-            ],
-            "changes": [
-                {"product_id": c.product_id, "from": c.before, "to": c.after}
-                for c in updated.changes
-            ],
-        }
-        return _order_response(body, order)
+        body = updated_body(updated.order, updated.lines, updated.prices, updated.changes)
+        return _order_response(body, updated.order)
 
     @openapi.ORDER_CANCEL
     def delete(self, request: Request, order_id: str) -> Response:

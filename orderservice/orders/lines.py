@@ -1,7 +1,8 @@
-"""Pure rules about order lines: merging duplicates and describing an edit."""
+"""Pure rules about order lines: merging duplicates, describing an edit, pricing."""
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from decimal import Decimal
 
 MAX_LINES = 100  # per request, counted before duplicates are merged
 MAX_ITEM_COUNT = 10_000  # per line
@@ -42,3 +43,16 @@ def apply_edit(
         else:
             del result[product_id]
     return result, changes
+
+
+def line_total(unit_price: Decimal, item_count: int) -> Decimal:
+    """unit_price x item_count, exactly (a Decimal of cents times an integer is exact)."""
+    return unit_price * item_count
+
+
+def order_total(lines: Mapping[str, int], prices: Mapping[str, Decimal]) -> Decimal:
+    """The sum of the line totals, exactly; 0.00 for no lines."""
+    return sum(
+        (line_total(prices[product_id], count) for product_id, count in lines.items()),
+        Decimal("0.00"),
+    )

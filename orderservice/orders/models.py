@@ -48,12 +48,18 @@ class OrderItem(models.Model):
         "inventory.Product", on_delete=models.PROTECT, related_name="+", db_column="product_id"
     )
     item_count = models.PositiveIntegerField()
+    # The product's price when the line entered the order (SPEC §10): kept when the count
+    # changes, never touched by a later price change. No default: every writer gives it.
+    unit_price = models.DecimalField(max_digits=9, decimal_places=2)
 
     class Meta:
         ordering = ["id"]
         constraints = [
             models.CheckConstraint(
                 condition=models.Q(item_count__gt=0), name="item_count_positive"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(unit_price__gte=0), name="unit_price_not_negative"
             ),
             models.UniqueConstraint(fields=["order", "product"], name="one_line_per_product"),
         ]

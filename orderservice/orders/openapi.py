@@ -17,15 +17,40 @@ from orderservice.orders.status import OrderStatus
 # --- response bodies (the views build them as plain dicts: orders.bodies) -------------------
 
 
+def _unit_price() -> openapi.AmountField:
+    return openapi.AmountField(
+        help_text="The product's price when the line entered the order; kept when its count "
+        "changes, whatever the product's price does later."
+    )
+
+
+def _line_total() -> openapi.AmountField:
+    return openapi.AmountField(help_text="unit_price x item_count.")
+
+
+def _total() -> openapi.AmountField:
+    return openapi.AmountField(help_text="The sum of the lines' line_total, exactly.")
+
+
+def _currency() -> serializers.RegexField:
+    return serializers.RegexField(
+        r"^[A-Z]{3}$", help_text="ISO 4217 code of every amount: one currency per deployment."
+    )
+
+
 class OrderLineSerializer(serializers.Serializer):
     product_id = serializers.CharField()
     item_count = serializers.IntegerField(min_value=1)
+    unit_price = _unit_price()
+    line_total = _line_total()
 
 
 class PlacedLineSerializer(serializers.Serializer):
     product_id = serializers.CharField()
     product_count = serializers.IntegerField(min_value=1, help_text="Same as item_count.")
     item_count = serializers.IntegerField(min_value=1)
+    unit_price = _unit_price()
+    line_total = _line_total()
 
 
 class ShortageSerializer(serializers.Serializer):
@@ -47,6 +72,8 @@ class OrderSerializer(serializers.Serializer):
     order_id = serializers.CharField()
     order_status = serializers.ChoiceField(choices=OrderStatus.values)
     products = OrderLineSerializer(many=True)
+    total = _total()
+    currency = _currency()
     created_at = serializers.DateTimeField()
     updated_at = serializers.DateTimeField()
 
@@ -61,6 +88,8 @@ class OrderPlacedSerializer(serializers.Serializer):
     order_id = serializers.CharField()
     order_status = serializers.ChoiceField(choices=OrderStatus.values)
     products = PlacedLineSerializer(many=True, help_text="What was ordered.")
+    total = _total()
+    currency = _currency()
     out_of_stock = ShortageSerializer(many=True, help_text="Lines not filled; [] when all were.")
 
 
@@ -69,6 +98,8 @@ class OrderUpdatedSerializer(serializers.Serializer):
     order_id = serializers.CharField()
     order_status = serializers.ChoiceField(choices=OrderStatus.values)
     products = OrderLineSerializer(many=True, help_text="The whole order after the change.")
+    total = _total()
+    currency = _currency()
     changes = LineChangeSerializer(many=True, help_text="What was added, changed or removed.")
 
 
@@ -164,7 +195,9 @@ ORDER_PLACE = extend_schema(
     description=(
         "`partial` (default): every line the stock can fill in full is filled, the others are "
         "listed in `out_of_stock`; 404 when no line can be filled. `all_or_nothing`: 404 "
-        "when any line is short. Duplicate lines are merged. Nothing changes on an error."
+        "when any line is short. Duplicate lines are merged. Each line is priced at its "
+        "product's price now. Nothing changes on an error, but the units a 404 refused (and "
+        "the lines `partial` left out) count in their products' `unfilled_units`."
     ),
     parameters=[
         IDEMPOTENCY_KEY,
@@ -209,7 +242,9 @@ ORDER_EDIT = extend_schema(
     summary="Edit an order's lines, or (staff) set its status",
     description=(
         "`products`: each line sets that product's count (new products are added, 0 removes, "
-        "others stay); all or nothing, the stock moves by the difference. Or, staff only, "
+        "others stay); all or nothing, the stock moves by the difference. A line added takes "
+        "its product's price now; a line resized keeps its price. A 404 counts the increases "
+        "it refused in their products' `unfilled_units`. Or, staff only, "
         "`order_status` to move the order along `placed → processing → shipped → delivered` "
         "(or `cancelled`, the same as DELETE). One of the two per request."
     ),

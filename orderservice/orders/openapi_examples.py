@@ -1,6 +1,7 @@
 """The examples of the order endpoints' OpenAPI document: requests, answers and errors."""
 
 from datetime import UTC, datetime
+from decimal import Decimal
 
 from drf_spectacular.utils import OpenApiExample
 
@@ -8,6 +9,7 @@ from orderservice.api import errors, openapi
 from orderservice.api.pagination import cursor_for
 from orderservice.inventory.exceptions import Shortage
 from orderservice.orders import bodies
+from orderservice.orders.lines import LineChange
 from orderservice.orders.models import Order
 from orderservice.orders.placement import PlacedOrder
 from orderservice.orders.status import OrderStatus
@@ -83,7 +85,7 @@ CANCEL_SHIPPED_CONFLICT = openapi.error_example(
 # Requests name only the demo products (`load_demo`: SKU-1 to SKU-5), so Swagger's "Try it out"
 # works on the demo data; SKU-5 has 2 units there, so the partial example reports it short.
 # Answers are built with the body functions the views answer with (orders.bodies), so they
-# cannot drift from what the views send.
+# cannot drift from what the views send; their prices are the demo products'.
 
 PLACE_PARTIAL_REQUEST = OpenApiExample(
     "partial",
@@ -127,6 +129,7 @@ SET_STATUS_REQUEST = OpenApiExample(
 )
 
 _PLACED_AT = datetime(2026, 11, 25, 10, tzinfo=UTC)
+_PRICES = {"SKU-1": Decimal("18.50"), "SKU-2": Decimal("129.00")}
 
 
 def _order(status: OrderStatus = OrderStatus.PLACED, updated_at: datetime = _PLACED_AT) -> Order:
@@ -148,16 +151,23 @@ def _response(name: str, body: object, summary: str = "") -> OpenApiExample:
 PLACED_PARTIAL = _response(
     "partial",
     bodies.placed_body(
-        PlacedOrder(_order(), lines={"SKU-1": 2}, out_of_stock=[Shortage("SKU-5", 5, 2)])
+        PlacedOrder(
+            _order(),
+            lines={"SKU-1": 2},
+            prices=_PRICES,
+            out_of_stock=[Shortage("SKU-5", 5, 2)],
+        )
     ),
     "Placed; one line could not be filled",
 )
 PLACED_FULL = _response(
     "filled",
-    bodies.placed_body(PlacedOrder(_order(), lines={"SKU-1": 2, "SKU-2": 1}, out_of_stock=[])),
+    bodies.placed_body(
+        PlacedOrder(_order(), lines={"SKU-1": 2, "SKU-2": 1}, prices=_PRICES, out_of_stock=[])
+    ),
     "Placed; every line filled",
 )
-_ORDER = bodies.order_body(_order(), {"SKU-1": 2})
+_ORDER = bodies.order_body(_order(), {"SKU-1": 2}, _PRICES)
 ORDER = _response("order", _ORDER)
 ORDER_PAGE = _response(
     "page",
@@ -169,19 +179,14 @@ ORDER_PAGE = _response(
     },
     "A page with more after it",
 )
-# Written out: the view builds this body inline (tests/schema/test_examples.py compares the two).
 EDITED = _response(
     "edited",
-    {
-        "message": "Order successfully updated",
-        "order_id": _ORDER["order_id"],
-        "order_status": "placed",
-        "products": [{"product_id": "SKU-1", "item_count": 5}],
-        "changes": [
-            {"product_id": "SKU-1", "from": 2, "to": 5},
-            {"product_id": "SKU-2", "from": 1, "to": 0},
-        ],
-    },
+    bodies.updated_body(
+        _order(),
+        {"SKU-1": 5},
+        _PRICES,
+        [LineChange("SKU-1", 2, 5), LineChange("SKU-2", 1, 0)],
+    ),
     "Lines changed",
 )
 STATUS_SET = _response(
@@ -189,6 +194,7 @@ STATUS_SET = _response(
     bodies.order_body(
         _order(OrderStatus.PROCESSING, updated_at=datetime(2026, 11, 25, 11, tzinfo=UTC)),
         {"SKU-1": 2},
+        _PRICES,
     ),
     "Status changed: the whole order",
 )

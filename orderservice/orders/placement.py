@@ -1,33 +1,45 @@
 """Placing an order: the stock taken and the order stored together, or neither.
 
 On PostgreSQL an order is ONE statement, run in autocommit mode (`in_single_statement`): the
-inventory's stock CTEs (inventory/stock_sql.py) lock the products, decide and write the stock,
-and this module's CTEs insert the order and its lines from the stock's `Taken` CTE. One
-statement is its own transaction: no BEGIN or COMMIT round trips, one round trip whatever the
-line count, and the product locks are held only while it runs. Its text never changes, so with
-the settings' `server_side_binding` psycopg prepares it once it has run a few times on a
-connection.
+inventory's stock CTEs (inventory/stock_sql.py) lock the products, decide, write the stock and
+its `order_placed` movements, and this module's CTEs insert the order and its lines from the
+stock's `Taken` CTE, each line at the price read from its locked product row. One statement is
+its own transaction: no BEGIN or COMMIT round trips, one round trip whatever the line count, and
+the product locks are held only while it runs. Its text never changes, so with the settings'
+`server_side_binding` psycopg prepares it once it has run a few times on a connection.
 
 Lock order: the products, in product_id order, like every writer of stock (inventory/locks.py),
 so concurrent orders, edits, cancels and restocks queue instead of deadlocking. A new order has
 no order row to lock first.
 
-A shortage (or an unknown product) writes nothing: the stock CTEs write only once every locked
-row has been judged, and the order's CTEs insert only what `Taken` lists, which is empty then.
-The result rows tell which case it was; `stock_sql.outcome` raises UnknownProducts or OutOfStock
-from them. With `partial`, the lines that fit are taken and the short ones are reported.
+A shortage (or an unknown product) stores no order: the stock CTEs move stock only once every
+locked row has been judged, and the order's CTEs insert only what `Taken` lists, which is empty
+then. The result rows tell which case it was; `stock_sql.outcome` raises UnknownProducts or
+OutOfStock from them. With `partial`, the lines that fit are taken and the short ones are
+reported.
+
+A refusal still writes one thing, in the same statement: the refused units, added to their
+products' `unfilled_units` (SPEC §11: every line of an order refused as out of stock, and the
+lines left out of a partial one). That is allowed because it is not order data: no order, line,
+stock or movement is stored, so there is nothing half-done, and the counter records the refusal
+itself, which did happen. Counting it in the statement that decided it costs no round trip,
+cannot miss a refusal nor count one twice (a retried attempt did not commit; a replayed
+Idempotency-Key runs nothing). So that the count commits when the statement runs inside a
+transaction (a keyed request, or SQLite), the refusal is returned out of the unit of work and
+raised only once it has committed.
 
 A connection lost while the statement runs is not retried: the statement may have committed, and
 a second one would place the order twice. The client gets 503 (DatabaseUnavailable) and retries
 safely with an Idempotency-Key. Lock and statement timeouts, deadlocks and serialization failures
 did not commit, and are retried within the budget, as for every write (common/db.py).
 
-Elsewhere (SQLite) the same work is a transaction: `stock_decrease`, then the order and its lines
-inserted, only when something was taken.
+Elsewhere (SQLite) the same work is a transaction: `stock_decrease` (stock, movements, unfilled
+units), then the order and its lines inserted, only when something was taken.
 """
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
@@ -37,7 +49,7 @@ from orderservice.common import clock, metrics
 from orderservice.common.db import in_single_statement
 from orderservice.inventory import stock_sql
 from orderservice.inventory.exceptions import OutOfStock, Shortage
-from orderservice.inventory.services import stock_decrease
+from orderservice.inventory.services import MovementReason, stock_decrease
 from orderservice.inventory.stock_sql import StockDecrease, Taken
 from orderservice.orders.models import Order, OrderItem
 from orderservice.orders.status import OrderStatus
@@ -47,32 +59,48 @@ from orderservice.orders.status import OrderStatus
 class PlacedOrder:
     order: Order
     lines: dict[str, int]
+    prices: dict[str, Decimal]  # each line's unit price
     out_of_stock: list[Shortage]
 
 
 @metrics.timed(metrics.ORDERS_PLACE_SECONDS)
-@in_single_statement
 def order_place(*, user: AbstractBaseUser, lines: dict[str, int], partial: bool) -> PlacedOrder:
     """Take stock for `lines` (already merged) and store the order, atomically.
 
-    Locks the products. Raises UnknownProducts or OutOfStock, having stored nothing.
+    Locks the products. Raises UnknownProducts, having stored nothing, or OutOfStock, having
+    stored only the refused units' unfilled_units.
     """
     now = clock.now()
     order = Order(user_id=user.pk, status=OrderStatus.PLACED, created_at=now, updated_at=now)
+    decrease = _order_store(order, user.get_username(), lines, partial)
+    if isinstance(decrease, OutOfStock):
+        metrics.ORDERS_OUT_OF_STOCK_LINES.inc(len(decrease.shortages))  # final: not retried
+        raise decrease
+    return PlacedOrder(
+        order=order,
+        lines=decrease.taken,
+        prices=decrease.prices,
+        out_of_stock=decrease.shortages,
+    )
+
+
+@in_single_statement
+def _order_store(
+    order: Order, owner: str, lines: dict[str, int], partial: bool
+) -> StockDecrease | OutOfStock:
     try:
         if connection.vendor == "postgresql":
-            decrease = _place_in_one_statement(order, lines, partial)
+            decrease = _place_in_one_statement(order, owner, lines, partial)
         else:
-            decrease = _place_in_transaction(order, lines, partial)
-    except OutOfStock as exc:
-        metrics.ORDERS_OUT_OF_STOCK_LINES.inc(len(exc.shortages))  # final: not retried
-        raise
+            decrease = _place_in_transaction(order, owner, lines, partial)
+    except OutOfStock as refusal:
+        return refusal  # returned, not raised: its unfilled_units commit (see above)
     metrics.on_commit(
         lambda: metrics.order_placed(
             filled_lines=len(decrease.taken), out_of_stock_lines=len(decrease.shortages)
         )
     )
-    return PlacedOrder(order=order, lines=decrease.taken, out_of_stock=decrease.shortages)
+    return decrease
 
 
 # The order and its lines, inserted only when stock was taken. The lines get ids in request
@@ -85,8 +113,8 @@ new_order AS (
     WHERE EXISTS (SELECT 1 FROM {Taken.NAME})
 ),
 new_order_items AS (
-    INSERT INTO orders_orderitem (order_id, product_id, item_count)
-    SELECT %(order_id)s, {Taken.PRODUCT_ID}, {Taken.ITEM_COUNT}
+    INSERT INTO orders_orderitem (order_id, product_id, item_count, unit_price)
+    SELECT %(order_id)s, {Taken.PRODUCT_ID}, {Taken.ITEM_COUNT}, {Taken.UNIT_PRICE}
     FROM {Taken.NAME}
     ORDER BY {Taken.POSITION}
 )"""
@@ -94,14 +122,26 @@ new_order_items AS (
 _PLACE_ORDER = f"WITH {stock_sql.CTES}, {_ORDER_CTES} {stock_sql.RESULT}"
 
 
-def _place_in_one_statement(order: Order, lines: dict[str, int], partial: bool) -> StockDecrease:
+def _place_in_one_statement(
+    order: Order, owner: str, lines: dict[str, int], partial: bool
+) -> StockDecrease:
     with connection.cursor() as cursor:
-        cursor.execute(_PLACE_ORDER, _place_order_params(order, lines, partial))
+        cursor.execute(_PLACE_ORDER, _place_order_params(order, owner, lines, partial))
         return stock_sql.outcome(cursor.fetchall())
 
 
-def _place_order_params(order: Order, lines: dict[str, int], partial: bool) -> dict[str, Any]:
-    stock = stock_sql.params(take=lines, give_back={}, partial=partial, updated_at=order.updated_at)
+def _place_order_params(
+    order: Order, owner: str, lines: dict[str, int], partial: bool
+) -> dict[str, Any]:
+    stock = stock_sql.params(
+        take=lines,
+        give_back={},
+        partial=partial,
+        now=order.created_at,
+        reason=MovementReason.ORDER_PLACED,
+        order_id=order.id,
+        actor=owner,
+    )
     own = {
         "order_id": order.id,
         "order_user_id": order.user_id,
@@ -124,12 +164,25 @@ def _params_joined(*pieces: Mapping[str, Any]) -> dict[str, Any]:
     return joined
 
 
-def _place_in_transaction(order: Order, lines: dict[str, int], partial: bool) -> StockDecrease:
-    decrease = stock_decrease(lines, partial=partial)
+def _place_in_transaction(
+    order: Order, owner: str, lines: dict[str, int], partial: bool
+) -> StockDecrease:
+    decrease = stock_decrease(
+        lines,
+        partial=partial,
+        reason=MovementReason.ORDER_PLACED,
+        order_id=order.id,
+        actor=owner,
+    )
     if decrease.taken:
         order.save(force_insert=True)
         OrderItem.objects.bulk_create(
-            OrderItem(order=order, product_id=product_id, item_count=count)
+            OrderItem(
+                order=order,
+                product_id=product_id,
+                item_count=count,
+                unit_price=decrease.prices[product_id],
+            )
             for product_id, count in decrease.taken.items()
         )
     return decrease

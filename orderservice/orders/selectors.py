@@ -1,12 +1,16 @@
 """Reads of orders. Ownership is enforced here: another user's order is simply not found."""
 
+from dataclasses import dataclass
 from datetime import datetime
+from decimal import Decimal
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db.models import Prefetch, Q, QuerySet
 
+from orderservice.inventory.selectors import order_movement_totals
 from orderservice.orders.exceptions import OrderNotFound
 from orderservice.orders.models import Order, OrderItem
+from orderservice.orders.status import OrderStatus
 
 
 def orders_visible_to(user: AbstractBaseUser) -> QuerySet[Order]:
@@ -18,7 +22,10 @@ def orders_visible_to(user: AbstractBaseUser) -> QuerySet[Order]:
 
 def _with_items(orders: QuerySet[Order]) -> QuerySet[Order]:
     return orders.prefetch_related(
-        Prefetch("items", queryset=OrderItem.objects.only("order_id", "product_id", "item_count"))
+        Prefetch(
+            "items",
+            queryset=OrderItem.objects.only("order_id", "product_id", "item_count", "unit_price"),
+        )
     )
 
 
@@ -55,3 +62,49 @@ def order_list_for_user(
 def order_lines(order: Order) -> dict[str, int]:
     """The order's lines as product_id -> count, in the order they were added."""
     return {item.product_id: item.item_count for item in order.items.all()}
+
+
+def order_lines_priced(order: Order) -> tuple[dict[str, int], dict[str, Decimal]]:
+    """The order's lines (as `order_lines`) and each line's unit price, from one read."""
+    items = list(order.items.all())
+    return (
+        {item.product_id: item.item_count for item in items},
+        {item.product_id: item.unit_price for item in items},
+    )
+
+
+@dataclass(frozen=True)
+class OrderLedgerMismatch:
+    """An order's product whose order movements do not take what the order holds of it."""
+
+    order_id: str
+    product_id: str
+    held: int  # the line's item_count; 0 when the order is cancelled or has no such line
+    taken: int  # minus the sum of the order's movements of the product
+    cancelled: bool
+
+
+def order_ledger_mismatches() -> list[OrderLedgerMismatch]:
+    """Each (order, product) whose order_placed/order_edited/order_cancelled movements do not
+    add up to minus what the order holds: its line's item_count, or 0 once the order is
+    cancelled (its lines stay, its stock went back). Sorted by order, then product."""
+    held: dict[tuple[str, str], int] = {}
+    cancelled: set[str] = set()
+    lines = OrderItem.objects.values_list("order_id", "product_id", "item_count", "order__status")
+    for order_id, product_id, count, status in lines.iterator(chunk_size=2000):
+        if status == OrderStatus.CANCELLED:
+            cancelled.add(order_id)
+        held[order_id, product_id] = 0 if status == OrderStatus.CANCELLED else count
+    taken = {key: -total for key, total in order_movement_totals().items()}
+    mismatches = []
+    for order_id, product_id in sorted(held.keys() | taken.keys()):
+        holds, took = held.get((order_id, product_id), 0), taken.get((order_id, product_id), 0)
+        if holds != took:
+            mismatches.append(
+                OrderLedgerMismatch(order_id, product_id, holds, took, order_id in cancelled)
+            )
+    return mismatches
+
+
+def order_total_count() -> int:
+    return Order.objects.count()

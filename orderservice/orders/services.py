@@ -7,8 +7,9 @@ order (inventory.locks). Status and If-Match are checked while the order row is 
 racing requests cannot both pass the check.
 """
 
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
+from decimal import Decimal
 
 from django.contrib.auth.models import AbstractBaseUser
 
@@ -16,9 +17,9 @@ from orderservice.common import clock, metrics
 from orderservice.common.db import in_transaction
 from orderservice.events import event_types
 from orderservice.events.outbox import event_record, events_enabled
-from orderservice.inventory.exceptions import UnknownProducts
+from orderservice.inventory.exceptions import OutOfStock, UnknownProducts
 from orderservice.inventory.selectors import product_ids_unknown
-from orderservice.inventory.services import stock_exchange, stock_increase
+from orderservice.inventory.services import MovementReason, stock_exchange, stock_increase
 from orderservice.orders.bodies import order_body
 from orderservice.orders.exceptions import (
     EmptyOrder,
@@ -28,7 +29,7 @@ from orderservice.orders.exceptions import (
 )
 from orderservice.orders.lines import LineChange, apply_edit
 from orderservice.orders.models import Order, OrderItem
-from orderservice.orders.selectors import order_lines, orders_visible_to
+from orderservice.orders.selectors import order_lines_priced, orders_visible_to
 from orderservice.orders.status import OrderStatus, edit_refusal, transition_refusal
 
 
@@ -38,12 +39,14 @@ class OrderState:
 
     order: Order
     lines: dict[str, int]
+    prices: dict[str, Decimal]  # each line's unit price
 
 
 @dataclass(frozen=True)
 class UpdatedOrder:
     order: Order
     lines: dict[str, int]
+    prices: dict[str, Decimal]  # each line's unit price
     changes: list[LineChange]
 
 
@@ -56,7 +59,7 @@ def order_cancel(
     Locks the order, then its products. Raises OrderNotFound, OrderVersionMismatch, OrderConflict.
     """
     order = _order_lock(order_id=order_id, user=user, if_match=if_match)
-    _cancel_locked(order)
+    _cancel_locked(order, user)
     return order
 
 
@@ -72,19 +75,18 @@ def order_set_status(
     """
     order = _order_lock(order_id=order_id, user=user, if_match=if_match)
     if status == OrderStatus.CANCELLED:
-        return OrderState(order=order, lines=_cancel_locked(order))
+        return _cancel_locked(order, user)
     refusal = transition_refusal(order.status, status)
     if refusal:
         raise OrderConflict(refusal)
     order.status = status
     _save_new_version(order)
     metrics.on_commit(metrics.ORDERS_STATUS_CHANGES.labels(status=status).inc)
-    lines = order_lines(order)
-    _order_event(event_types.ORDER_STATUS_CHANGED, order, lines)
-    return OrderState(order=order, lines=lines)
+    lines, prices = order_lines_priced(order)
+    _order_event(event_types.ORDER_STATUS_CHANGED, order, lines, prices)
+    return OrderState(order=order, lines=lines, prices=prices)
 
 
-@in_transaction
 def order_update_lines(
     *,
     order_id: str,
@@ -94,9 +96,26 @@ def order_update_lines(
 ) -> UpdatedOrder:
     """Set each named product's count in the order (0 removes it); stock moves by the difference.
 
-    All or nothing. Locks the order, then the products involved. Raises OrderNotFound,
-    OrderVersionMismatch, OrderConflict, EmptyOrder, UnknownProducts, OutOfStock.
+    All or nothing. A line added takes its product's price now; a resized line keeps its price.
+    Locks the order, then the products involved. Raises OrderNotFound, OrderVersionMismatch,
+    OrderConflict, EmptyOrder, UnknownProducts; or OutOfStock, having committed only the refused
+    increases' unfilled_units (SPEC §11), which is why it is returned out of the transaction
+    and raised here.
     """
+    updated = _lines_update(order_id=order_id, user=user, lines=lines, if_match=if_match)
+    if isinstance(updated, OutOfStock):
+        raise updated
+    return updated
+
+
+@in_transaction
+def _lines_update(
+    *,
+    order_id: str,
+    user: AbstractBaseUser,
+    lines: dict[str, int],
+    if_match: Collection[int] | None,
+) -> UpdatedOrder | OutOfStock:
     order = _order_lock(order_id=order_id, user=user, if_match=if_match)
     refusal = edit_refusal(order.status)
     if refusal:
@@ -112,13 +131,24 @@ def order_update_lines(
     new_lines, changes = apply_edit({pid: item.item_count for pid, item in items.items()}, lines)
     if not new_lines:
         raise EmptyOrder(order_id)
+    prices = {pid: item.unit_price for pid, item in items.items() if pid in new_lines}
     if not changes:
-        return UpdatedOrder(order=order, lines=new_lines, changes=[])
+        return UpdatedOrder(order=order, lines=new_lines, prices=prices, changes=[])
 
     take = {c.product_id: c.after - c.before for c in changes if c.after > c.before}
     give_back = {c.product_id: c.before - c.after for c in changes if c.after < c.before}
     # Unknown products and shortages raise here, before any order line is written.
-    stock_exchange(take=take, give_back=give_back, partial=False)
+    try:
+        taken = stock_exchange(
+            take=take,
+            give_back=give_back,
+            partial=False,
+            reason=MovementReason.ORDER_EDITED,
+            order_id=order.id,
+            actor=user.get_username(),
+        )
+    except OutOfStock as short:
+        return short  # returned, not raised: its unfilled_units commit (order_update_lines)
 
     removed = [c.product_id for c in changes if c.after == 0]
     if removed:
@@ -129,16 +159,22 @@ def order_update_lines(
     if resized:
         OrderItem.objects.bulk_update([items[c.product_id] for c in resized], ["item_count"])
     added = [
-        OrderItem(order=order, product_id=c.product_id, item_count=c.after)
+        OrderItem(
+            order=order,
+            product_id=c.product_id,
+            item_count=c.after,
+            unit_price=taken.prices[c.product_id],  # read under the product's lock
+        )
         for c in changes
         if c.after and not c.before
     ]
     if added:
         OrderItem.objects.bulk_create(added)
+        prices.update((item.product_id, item.unit_price) for item in added)
     _save_new_version(order)
     metrics.on_commit(metrics.ORDERS_EDITED.inc)
-    _order_event(event_types.ORDER_UPDATED, order, new_lines)
-    return UpdatedOrder(order=order, lines=new_lines, changes=changes)
+    _order_event(event_types.ORDER_UPDATED, order, new_lines, prices)
+    return UpdatedOrder(order=order, lines=new_lines, prices=prices, changes=changes)
 
 
 def _order_lock(
@@ -154,18 +190,23 @@ def _order_lock(
     return order
 
 
-def _cancel_locked(order: Order) -> dict[str, int]:
-    """Cancel the locked order; returns its lines, which went back to stock."""
+def _cancel_locked(order: Order, user: AbstractBaseUser) -> OrderState:
+    """Cancel the locked order for `user`; its lines went back to stock and stay as they were."""
     refusal = transition_refusal(order.status, OrderStatus.CANCELLED)
     if refusal:
         raise OrderConflict(refusal)
-    lines = order_lines(order)
-    stock_increase(lines)
+    lines, prices = order_lines_priced(order)
+    stock_increase(
+        lines,
+        reason=MovementReason.ORDER_CANCELLED,
+        order_id=order.id,
+        actor=user.get_username(),
+    )
     order.status = OrderStatus.CANCELLED
     _save_new_version(order)
     metrics.on_commit(metrics.ORDERS_CANCELLED.inc)
-    _order_event(event_types.ORDER_CANCELLED, order, lines)
-    return lines
+    _order_event(event_types.ORDER_CANCELLED, order, lines, prices)
+    return OrderState(order=order, lines=lines, prices=prices)
 
 
 def _save_new_version(order: Order) -> None:
@@ -174,8 +215,10 @@ def _save_new_version(order: Order) -> None:
     order.save(update_fields=["status", "version", "updated_at"])
 
 
-def _order_event(event_type: str, order: Order, lines: dict[str, int]) -> None:
+def _order_event(
+    event_type: str, order: Order, lines: dict[str, int], prices: Mapping[str, Decimal]
+) -> None:
     """The change's event, in its transaction: the order as committed, its owner and version."""
     if events_enabled():
-        data = {**order_body(order, lines), "user": order.user.get_username()}
+        data = {**order_body(order, lines, prices), "user": order.user.get_username()}
         event_record(event_type, {**data, "version": order.version}, created_at=order.updated_at)

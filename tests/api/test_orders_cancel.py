@@ -1,5 +1,7 @@
 """DELETE /orders/{order_id} (SPEC §4): the order is kept as cancelled, its stock returns once."""
 
+from decimal import Decimal
+
 import pytest
 from django.contrib.auth.models import User
 from rest_framework.test import APIClient
@@ -13,8 +15,8 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture(autouse=True)
 def products() -> None:
-    ProductFactory.create(product_id="SKU-1", product_count=10)
-    ProductFactory.create(product_id="SKU-2", product_count=5)
+    ProductFactory.create(product_id="SKU-1", product_count=10, price=Decimal("2.50"))
+    ProductFactory.create(product_id="SKU-2", product_count=5, price=Decimal("1.00"))
 
 
 def _alice() -> User:
@@ -38,9 +40,10 @@ def test_cancel_keeps_the_order_and_returns_its_stock(client_user: APIClient, st
     shown = client_user.get(f"/orders/{order.id}")
     assert json_body(shown)["order_status"] == "cancelled"
     assert json_body(shown)["products"] == [
-        {"product_id": "SKU-1", "item_count": 4},
-        {"product_id": "SKU-2", "item_count": 5},
+        {"product_id": "SKU-1", "item_count": 4, "unit_price": "2.50", "line_total": "10.00"},
+        {"product_id": "SKU-2", "item_count": 5, "unit_price": "1.00", "line_total": "5.00"},
     ]
+    assert json_body(shown)["total"] == "15.00"  # a cancelled order keeps its lines and total
     assert etag(shown) == etag(response)
     assert Order.objects.get().status == "cancelled"
     assert stock() == {"SKU-1": 10, "SKU-2": 5}

@@ -1,5 +1,6 @@
 """POST /orders (SPEC §2): what is answered, and what is stored and taken from stock."""
 
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -23,9 +24,9 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture(autouse=True)
 def products() -> None:
-    ProductFactory.create(product_id="SKU-1", product_count=5)
-    ProductFactory.create(product_id="SKU-2", product_count=2)
-    ProductFactory.create(product_id="SKU-3", product_count=0)
+    ProductFactory.create(product_id="SKU-1", product_count=5, price=Decimal("12.50"))
+    ProductFactory.create(product_id="SKU-2", product_count=2, price=Decimal("0.10"))
+    ProductFactory.create(product_id="SKU-3", product_count=0, price=Decimal("3.00"))
 
 
 def _line(product_id: str, count: int) -> dict[str, Any]:
@@ -65,9 +66,23 @@ def test_an_order_the_stock_can_fill_is_placed(
         "order_id": order_id,
         "order_status": "placed",
         "products": [
-            {"product_id": "SKU-2", "product_count": 2, "item_count": 2},
-            {"product_id": "SKU-1", "product_count": 3, "item_count": 3},
+            {
+                "product_id": "SKU-2",
+                "product_count": 2,
+                "item_count": 2,
+                "unit_price": "0.10",
+                "line_total": "0.20",
+            },
+            {
+                "product_id": "SKU-1",
+                "product_count": 3,
+                "item_count": 3,
+                "unit_price": "12.50",
+                "line_total": "37.50",
+            },
         ],
+        "total": "37.70",
+        "currency": "USD",
         "out_of_stock": [],
     }
     assert response["Location"] == f"/orders/{order_id}"
@@ -89,7 +104,16 @@ def test_partial_fills_the_lines_that_fit_and_reports_the_others(client_user: AP
     # then
     assert response.status_code == 200
     data = json_body(response)
-    assert data["products"] == [{"product_id": "SKU-1", "product_count": 1, "item_count": 1}]
+    assert data["products"] == [
+        {
+            "product_id": "SKU-1",
+            "product_count": 1,
+            "item_count": 1,
+            "unit_price": "12.50",
+            "line_total": "12.50",
+        }
+    ]
+    assert data["total"] == "12.50"
     assert data["out_of_stock"] == [
         {"product_id": "SKU-2", "requested": 5, "available": 2},
         {"product_id": "SKU-3", "requested": 1, "available": 0},
@@ -170,9 +194,22 @@ def test_duplicate_lines_are_merged_before_anything_else(client_user: APIClient)
     assert response.status_code == 200
     data = json_body(response)
     assert data["products"] == [
-        {"product_id": "SKU-1", "product_count": 5, "item_count": 5},
-        {"product_id": "SKU-2", "product_count": 1, "item_count": 1},
+        {
+            "product_id": "SKU-1",
+            "product_count": 5,
+            "item_count": 5,
+            "unit_price": "12.50",
+            "line_total": "62.50",
+        },
+        {
+            "product_id": "SKU-2",
+            "product_count": 1,
+            "item_count": 1,
+            "unit_price": "0.10",
+            "line_total": "0.10",
+        },
     ]
+    assert data["total"] == "62.60"
     assert _stored(data["order_id"]) == [("SKU-1", 5), ("SKU-2", 1)]
     assert stock() == {"SKU-1": 0, "SKU-2": 1, "SKU-3": 0}
 

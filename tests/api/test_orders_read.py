@@ -2,6 +2,7 @@
 
 import base64
 from datetime import timedelta
+from decimal import Decimal
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -27,12 +28,13 @@ pytestmark = pytest.mark.django_db
 BAD_CURSOR = {"cursor": ["Not a cursor from a `next` link."]}
 BAD_LIMIT = {"limit": ["Must be an integer from 1 to 100."]}
 BAD_STATUS = {"status": ["Must be one of: placed, processing, shipped, delivered, cancelled."]}
+PRICES = {"SKU-1": "19.99", "SKU-2": "0.10"}
 
 
 @pytest.fixture(autouse=True)
 def products() -> None:
-    ProductFactory.create(product_id="SKU-1", product_count=1000)
-    ProductFactory.create(product_id="SKU-2", product_count=1000)
+    ProductFactory.create(product_id="SKU-1", product_count=1000, price=Decimal(PRICES["SKU-1"]))
+    ProductFactory.create(product_id="SKU-2", product_count=1000, price=Decimal(PRICES["SKU-2"]))
 
 
 def _alice() -> User:
@@ -48,7 +50,17 @@ def _body(order: Order, lines: dict[str, int]) -> dict[str, Any]:
     return {
         "order_id": order.id,
         "order_status": order.status,
-        "products": [{"product_id": p, "item_count": n} for p, n in lines.items()],
+        "products": [
+            {
+                "product_id": p,
+                "item_count": n,
+                "unit_price": PRICES[p],
+                "line_total": str(Decimal(PRICES[p]) * n),
+            }
+            for p, n in lines.items()
+        ],
+        "total": str(sum((Decimal(PRICES[p]) * n for p, n in lines.items()), Decimal("0.00"))),
+        "currency": "USD",
         "created_at": _time(order.created_at),
         "updated_at": _time(order.updated_at),
     }

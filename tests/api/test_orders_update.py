@@ -1,5 +1,6 @@
 """PATCH /orders/{order_id} (SPEC §3, §5): edits by line, staff status moves, If-Match."""
 
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -27,9 +28,9 @@ EMPTY = {
 
 @pytest.fixture(autouse=True)
 def products() -> None:
-    ProductFactory.create(product_id="SKU-1", product_count=10)
-    ProductFactory.create(product_id="SKU-2", product_count=10)
-    ProductFactory.create(product_id="SKU-3", product_count=1)
+    ProductFactory.create(product_id="SKU-1", product_count=10, price=Decimal("4.00"))
+    ProductFactory.create(product_id="SKU-2", product_count=10, price=Decimal("0.10"))
+    ProductFactory.create(product_id="SKU-3", product_count=1, price=Decimal("99.99"))
 
 
 def _alice() -> User:
@@ -76,9 +77,11 @@ def test_an_edit_sets_lines_and_moves_stock_by_the_difference(
         "order_id": order.id,
         "order_status": status,
         "products": [
-            {"product_id": "SKU-1", "item_count": 5},
-            {"product_id": "SKU-3", "item_count": 1},
+            {"product_id": "SKU-1", "item_count": 5, "unit_price": "4.00", "line_total": "20.00"},
+            {"product_id": "SKU-3", "item_count": 1, "unit_price": "99.99", "line_total": "99.99"},
         ],
+        "total": "119.99",
+        "currency": "USD",
         "changes": [
             {"product_id": "SKU-1", "from": 2, "to": 5},
             {"product_id": "SKU-2", "from": 1, "to": 0},
@@ -110,9 +113,10 @@ def test_products_not_named_stay_and_duplicates_are_merged(client_user: APIClien
     # then
     assert response.status_code == 200
     assert json_body(response)["products"] == [
-        {"product_id": "SKU-1", "item_count": 2},
-        {"product_id": "SKU-2", "item_count": 3},
+        {"product_id": "SKU-1", "item_count": 2, "unit_price": "4.00", "line_total": "8.00"},
+        {"product_id": "SKU-2", "item_count": 3, "unit_price": "0.10", "line_total": "0.30"},
     ]
+    assert json_body(response)["total"] == "8.30"
     assert json_body(response)["changes"] == [{"product_id": "SKU-2", "from": 1, "to": 3}]
     assert _stored(order) == {"SKU-1": 2, "SKU-2": 3}
     assert stock() == {"SKU-1": 8, "SKU-2": 7, "SKU-3": 1}
@@ -128,7 +132,10 @@ def test_an_edit_that_changes_nothing_reports_no_changes(client_user: APIClient)
     # then
     assert response.status_code == 200
     assert json_body(response)["changes"] == []
-    assert json_body(response)["products"] == [{"product_id": "SKU-1", "item_count": 2}]
+    assert json_body(response)["products"] == [
+        {"product_id": "SKU-1", "item_count": 2, "unit_price": "4.00", "line_total": "8.00"}
+    ]
+    assert json_body(response)["total"] == "8.00"
     etag(response)
     assert _stored(order) == {"SKU-1": 2}
     assert stock()["SKU-1"] == 8
@@ -358,7 +365,11 @@ def test_staff_move_an_order_along_the_pipeline(client_staff: APIClient) -> None
         assert json_body(response) == {
             "order_id": order.id,
             "order_status": status,
-            "products": [{"product_id": "SKU-1", "item_count": 2}],
+            "products": [
+                {"product_id": "SKU-1", "item_count": 2, "unit_price": "4.00", "line_total": "8.00"}
+            ],
+            "total": "8.00",
+            "currency": "USD",
             "created_at": order.created_at.isoformat().replace("+00:00", "Z"),
             "updated_at": order.updated_at.isoformat().replace("+00:00", "Z"),
         }

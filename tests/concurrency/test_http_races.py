@@ -2,6 +2,7 @@
 
 from collections import Counter
 from collections.abc import Callable
+from decimal import Decimal
 from functools import partial
 
 import pytest
@@ -32,7 +33,7 @@ def test_200_concurrent_orders_on_threaded_workers(
 
 def _200_orders_for_50_units(base_url: str) -> None:
     # given
-    products_create({"HOT": 50})
+    products_create({"HOT": 50}, {"HOT": Decimal("0.10")})
     ledger = StockLedger({"HOT": 50})
     tokens = [user_token(f"buyer{i}") for i in range(20)]
     jobs: list[Callable[[], Reply]] = [
@@ -63,14 +64,25 @@ def _200_orders_for_50_units(base_url: str) -> None:
     )
     placed = [r for r in replies if r.status == 200]
     assert all(
-        r.body["products"] == [{"product_id": "HOT", "product_count": 1, "item_count": 1}]
+        r.body["products"]
+        == [
+            {
+                "product_id": "HOT",
+                "product_count": 1,
+                "item_count": 1,
+                "unit_price": "0.10",
+                "line_total": "0.10",
+            }
+        ]
+        and r.body["total"] == "0.10"
         and r.body["out_of_stock"] == []
         for r in placed
     )
     placed_ids = {r.body["order_id"] for r in placed}
     assert len(placed_ids) == 50
     assert set(Order.objects.values_list("id", flat=True)) == placed_ids
-    assert Product.objects.get(product_id="HOT").product_count == 0
+    hot = Product.objects.get(product_id="HOT")
+    assert (hot.product_count, hot.unfilled_units) == (0, 150)  # each refusal counted once
     ledger.assert_holds()
 
 

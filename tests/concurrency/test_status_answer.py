@@ -52,7 +52,9 @@ def test_a_change_committed_right_after_the_status_change_is_not_in_its_answer(
     assert response.status_code == 200, response.json()
     body = response.json()
     assert (body["order_status"], response["ETag"]) == ("processing", '"2"')
-    assert body["products"] == [{"product_id": "A", "item_count": 2}]
+    assert body["products"] == [
+        {"product_id": "A", "item_count": 2, "unit_price": "0.00", "line_total": "0.00"}
+    ]
     stored = Order.objects.get(id=order.id)
     assert (stored.status, stored.version) == ("shipped", 3)
     assert body["updated_at"] != stored.updated_at.isoformat().replace("+00:00", "Z")

@@ -1,28 +1,38 @@
-"""The storm: many clients, random place / replay / edit / cancel / restock / read against
-gunicorn workers for a set time, then every SPEC §7 invariant checked from the database.
+"""The storm: many clients, random place / replay / edit / cancel / restock / reprice / read
+against gunicorn workers for a set time, then every SPEC §7 invariant, the §11 stock ledger
+(and `manage.py stock_audit`) and the §10 totals checked from the database.
 
-Each buyer owns its orders, so it knows exactly what each must hold after every 200; a replay
-resends an earlier keyed POST and must get the same status and the same bytes back, flagged
-`Idempotent-Replayed`. Restocks come from staff sessions and count only when answered 200.
+Each buyer owns its orders, so it knows exactly what each must hold after every 200, and at
+which unit price (a line keeps its price whatever the product's price does); every order body
+answered must have line totals of unit_price x item_count and a total that is their exact sum.
+A replay resends an earlier keyed POST and must get the same status and the same bytes back,
+flagged `Idempotent-Replayed`. Restocks and price changes come from staff sessions; restocks
+count only when answered 200.
 """
 
+import io
 import random
 import threading
 import time
 from collections import Counter
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any
 
 import requests
+from django.core.management import call_command
+from django.core.management.base import CommandError
 
 from orderservice.idempotency.models import IdempotencyKey
 from orderservice.orders.models import Order, OrderItem
 from orderservice.orders.status import OrderStatus
 from tests.faults.traffic import Call, call, new_key, orders_without_items, session_for
-from tests.live import StockLedger
+from tests.live import StockLedger, price_violations
 
 # Relative weights of the operations.
-MIX = {"place": 34, "replay": 10, "edit": 20, "cancel": 12, "restock": 8, "read": 16}
+MIX = {"place": 34, "replay": 10, "edit": 20, "cancel": 12, "restock": 6, "reprice": 2, "read": 16}
+# Prices the products take, at creation and on a reprice: "0.10" is one a float cannot hold.
+PRICES = ["0.10", "0.01", "19.99", "1000000.00", "3.33", "0"]
 
 
 @dataclass(frozen=True)
@@ -35,9 +45,15 @@ class StormConfig:
     seed: int = 1
 
 
+def product_prices(products: int) -> dict[str, Decimal]:
+    """The storm products' starting prices."""
+    return {f"S{i:02d}": Decimal(PRICES[i % len(PRICES)]) for i in range(products)}
+
+
 @dataclass
 class KnownOrder:
     lines: dict[str, int]
+    prices: dict[str, str]  # each line's unit_price, as answered
     cancelled: bool = False
     certain: bool = True  # False once a change to it went unanswered (never, without faults)
 
@@ -93,6 +109,7 @@ ALLOWED = {
     "edit": {200, 400, 404},
     "cancel": {200},
     "restock": {200},
+    "reprice": {200},
     "read": {200},
 }
 
@@ -183,7 +200,7 @@ def _step(
         if reply.status == 200:
             order_id = reply.body["order_id"]
             lines = {p["product_id"]: p["item_count"] for p in reply.body["products"]}
-            buyer.orders[order_id] = KnownOrder(lines)
+            buyer.orders[order_id] = KnownOrder(lines, _unit_prices(reply.body))
             buyer.placed_ids.append(order_id)
         if key and reply.status in (200, 404):
             buyer.keyed.append((key, body, reply))
@@ -206,7 +223,11 @@ def _step(
             got = {p["product_id"]: p["item_count"] for p in reply.body["products"]}
             if order.certain and got != expected:
                 buyer.violations.append(f"edit of {order_id}: {expected} expected, got {got}")
-            order.lines = got
+            prices = _unit_prices(reply.body)
+            kept = {p: prices[p] for p in order.lines if p in got and p in prices}
+            if order.certain and kept != {p: order.prices[p] for p in kept}:
+                buyer.violations.append(f"edit of {order_id} repriced kept lines: {kept}")
+            order.lines, order.prices = got, prices
         elif reply.status == 400 and expected:
             buyer.violations.append(f"edit of {order_id} refused: {reply.body}")
         elif reply.status is None or reply.status >= 500:
@@ -226,6 +247,9 @@ def _step(
             ledger.restocked(product_id, amount)
             with restock_lock:
                 restocked[product_id] += amount
+    elif op == "reprice":
+        body = {"price": rng.choice(PRICES)}
+        reply = call(staff, "PATCH", url, f"/products/{rng.choice(product_ids)}", json=body)
     else:  # read: only this buyer changes its orders, so the server must say what it knows
         order_id = rng.choice(open_orders)
         reply = call(session, "GET", url, f"/orders/{order_id}")
@@ -234,14 +258,43 @@ def _step(
             lines = {p["product_id"]: p["item_count"] for p in reply.body["products"]}
             if lines != order.lines:
                 buyer.violations.append(f"{order_id} reads {lines}, last answer said {order.lines}")
+            if _unit_prices(reply.body) != order.prices:
+                buyer.violations.append(f"{order_id} reads other prices than {order.prices}")
+
+    if reply.status == 200 and op in ("place", "edit", "read", "replay"):
+        buyer.violations.extend(_total_problems(op, reply.body))
 
     buyer.outcomes[(op, reply.status)] += 1
     if reply.status not in ALLOWED[op] and reply.status != 503:
         buyer.violations.append(f"{op}: unexpected {reply.status} {reply.body or reply.error}")
 
 
+def _unit_prices(body: dict[str, Any]) -> dict[str, str]:
+    return {p["product_id"]: p["unit_price"] for p in body["products"]}
+
+
+def _total_problems(op: str, body: dict[str, Any]) -> list[str]:
+    """An order body's amounts, checked with exact decimals (SPEC §10)."""
+    problems = []
+    total = Decimal(0)
+    for line in body["products"]:
+        line_total = Decimal(line["unit_price"]) * line["item_count"]
+        if line["line_total"] != f"{line_total:.2f}":
+            problems.append(f"{op}: {line['product_id']} line_total {line['line_total']}")
+        total += line_total
+    if body["total"] != f"{total:.2f}":
+        problems.append(f"{op}: total {body['total']}, its lines add up to {total}")
+    return problems
+
+
 def _check_database(buyers: list[Buyer], ledger: StockLedger) -> list[str]:
-    violations = list(ledger.violations())  # §7.1 and §7.2
+    violations = list(ledger.violations())  # §7.1, §7.2 and the §11 ledger
+    violations.extend(price_violations())  # §10
+    named = io.StringIO()
+    try:
+        call_command("stock_audit", stdout=io.StringIO(), stderr=named)
+    except CommandError as exc:
+        violations.append(f"stock_audit failed: {exc} {named.getvalue().splitlines()[:5]}")
     known = {oid: order for buyer in buyers for oid, order in buyer.orders.items()}
     placed = [oid for buyer in buyers for oid in buyer.placed_ids]
     if len(placed) != len(set(placed)):

@@ -5,7 +5,7 @@ import os
 
 import pytest
 
-from tests.faults.storm import StormConfig, run_storm
+from tests.faults.storm import StormConfig, product_prices, run_storm
 from tests.live import products_create, user_token
 
 pytestmark = pytest.mark.postgres
@@ -21,7 +21,10 @@ CONFIG = StormConfig(
 @pytest.mark.timeout(CONFIG.duration + 120)
 def test_storm_keeps_every_invariant(live_server_factory):
     # given
-    products_create({f"S{i:02d}": CONFIG.initial_stock for i in range(CONFIG.products)})
+    products_create(
+        {f"S{i:02d}": CONFIG.initial_stock for i in range(CONFIG.products)},
+        product_prices(CONFIG.products),
+    )
     buyers = [user_token(f"storm-{i}") for i in range(CONFIG.clients)]
     staff = user_token("storm-staff", staff=True)
     server = live_server_factory(workers=CONFIG.workers)

@@ -1,22 +1,27 @@
-"""A hypothesis state machine over the order and inventory services (SPEC §2-§7).
+"""A hypothesis state machine over the order and inventory services (SPEC §2-§7, §10, §11).
 
-Random places, edits, cancels, status moves, restocks and stock settings run against the real
-services and database; a plain-Python model predicts each outcome. After every step the database
-must match the model exactly (stock, every order's lines, status and version), and §7.1/§7.2
-must hold. A refused call must have changed nothing (§7.3). Runs on SQLite and PostgreSQL.
+Random places, edits, cancels, status moves, restocks, stock settings and price changes run
+against the real services and database; a plain-Python model predicts each outcome. After every
+step the database must match the model exactly (stock, every order's lines with their unit
+prices, status and version, every product's unfilled units), §7.1/§7.2 must hold, the ledger
+must explain every unit (each product's movements add up to its stock, each order's movements to
+its lines) and every order body's total must be the exact sum of its lines. A refused call must
+have changed nothing but the unfilled units it counts (§7.3). Runs on SQLite and PostgreSQL.
 
 Each example uses fresh product ids and users, so no rows need deleting between examples.
 """
 
 import itertools
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from decimal import Decimal
 from functools import partial as bind
 from typing import TypeVar
 
 import pytest
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
+from django.db.models import Sum
 from hypothesis import HealthCheck, Phase, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import (
@@ -30,8 +35,10 @@ from hypothesis.stateful import (
 )
 
 from orderservice.inventory.exceptions import OutOfStock, ProductNotFound, UnknownProducts
-from orderservice.inventory.models import Product
+from orderservice.inventory.models import Product, StockMovement
+from orderservice.inventory.selectors import ORDER_REASONS
 from orderservice.inventory.services import product_create, product_restock, product_update
+from orderservice.orders.bodies import order_body
 from orderservice.orders.exceptions import (
     EmptyOrder,
     OrderConflict,
@@ -40,7 +47,9 @@ from orderservice.orders.exceptions import (
 )
 from orderservice.orders.models import Order, OrderItem
 from orderservice.orders.placement import order_place
+from orderservice.orders.selectors import order_lines_priced
 from orderservice.orders.services import order_cancel, order_set_status, order_update_lines
+from tests.factories import ledger_violations
 from tests.live import held_by_orders
 
 NAMES = ["A", "B", "C"]  # product names; each example prefixes them to make fresh ids
@@ -55,6 +64,8 @@ NEXT = {
     "cancelled": set(),
 }
 EDITABLE = {"placed", "processing"}
+# Prices worth mixing: none, a cent, one a float cannot hold, an everyday one, the maximum.
+PRICES = [Decimal(p) for p in ["0.00", "0.01", "0.10", "19.99", "1000000.00"]]
 
 _examples = itertools.count()
 T = TypeVar("T")
@@ -63,6 +74,7 @@ T = TypeVar("T")
 @dataclass
 class ModelOrder:
     lines: dict[str, int]
+    prices: dict[str, Decimal] = field(default_factory=dict)  # each line's unit price
     status: str = "placed"
     version: int = 1
 
@@ -101,6 +113,8 @@ class OrderMachine(RuleBasedStateMachine):
         self.other: AbstractBaseUser = users.create(username=f"prop{n}-other")
         self.staff: AbstractBaseUser = users.create(username=f"prop{n}-staff", is_staff=True)
         self.stock: dict[str, int] = {}  # the model's product_count per product
+        self.price: dict[str, Decimal] = {}  # each product's current price
+        self.unfilled: dict[str, int] = {}  # each product's unfilled_units
         self.totals: dict[str, int] = {}  # initial + restocks (re-based by a stock setting)
         self.model: dict[str, ModelOrder] = {}
 
@@ -121,12 +135,19 @@ class OrderMachine(RuleBasedStateMachine):
 
     # --- rules -----------------------------------------------------------------------------------
 
-    @initialize(stock=st.lists(st.integers(0, 12), min_size=len(NAMES), max_size=len(NAMES)))
-    def create_products(self, stock: list[int]) -> None:
-        for name, count in zip(NAMES, stock, strict=True):
+    @initialize(
+        stock=st.lists(st.integers(0, 12), min_size=len(NAMES), max_size=len(NAMES)),
+        prices=st.lists(st.sampled_from(PRICES), min_size=len(NAMES), max_size=len(NAMES)),
+    )
+    def create_products(self, stock: list[int], prices: list[Decimal]) -> None:
+        for name, count, price in zip(NAMES, stock, prices, strict=True):
             product_id = self.ids[name]
-            product_create(product_id=product_id, name=f"Product {name}", product_count=count)
+            product_create(
+                product_id=product_id, name=f"Product {name}", product_count=count, price=price
+            )
             self.stock[product_id] = self.totals[product_id] = count
+            self.price[product_id] = price
+            self.unfilled[product_id] = 0
 
     @rule(
         target=orders,
@@ -163,6 +184,8 @@ class OrderMachine(RuleBasedStateMachine):
             assert short, "refused an order the stock could fill"
             assert not fits or not partial, "partial refused although some lines fit"
             assert _shortages(refusal) == short
+            for product_id, count in requested.items():  # every line of a refused order
+                self.unfilled[product_id] += count
             return multiple()
         assert placed is not None
 
@@ -172,7 +195,11 @@ class OrderMachine(RuleBasedStateMachine):
         assert {(s.product_id, s.requested, s.available) for s in placed.out_of_stock} == short
         for product_id, count in fits.items():
             self.stock[product_id] -= count
-        self.model[placed.order.id] = ModelOrder(lines=dict(fits))
+        for product_id, count, _ in short:  # the lines left out of a partial order
+            self.unfilled[product_id] += count
+        prices = {product_id: self.price[product_id] for product_id in fits}
+        assert placed.prices == prices
+        self.model[placed.order.id] = ModelOrder(lines=dict(fits), prices=prices)
         return placed.order.id
 
     @rule(
@@ -243,6 +270,8 @@ class OrderMachine(RuleBasedStateMachine):
             assert type(refusal) in refusals, f"{refusal!r}: expected one of {refusals}"
             if isinstance(refusal, OutOfStock):
                 assert _shortages(refusal) == short
+                for product_id, extra in increases.items():  # every increase, once
+                    self.unfilled[product_id] += extra
             return
         assert updated is not None
         assert not refusals, f"edit went through; expected one of {refusals}"
@@ -255,6 +284,11 @@ class OrderMachine(RuleBasedStateMachine):
         }
         for product_id in set(order.lines) | set(new_lines):
             self.stock[product_id] += order.lines.get(product_id, 0) - new_lines.get(product_id, 0)
+        # A line kept keeps its price; a line added takes the product's price now.
+        order.prices = {
+            pid: order.prices[pid] if pid in order.lines else self.price[pid] for pid in new_lines
+        }
+        assert updated.prices == order.prices
         order.lines = new_lines
         if changed:
             order.version += 1
@@ -354,6 +388,12 @@ class OrderMachine(RuleBasedStateMachine):
             self.stock[product_id] = count
         assert product.product_count == self.stock[product_id]
 
+    @rule(name=st.sampled_from(NAMES), price=st.sampled_from(PRICES))
+    def reprice(self, name: str, price: Decimal) -> None:
+        # Changes the price of lines to come, never of an order placed (SPEC §10).
+        product_update(product_id=self.ids[name], price=price)
+        self.price[self.ids[name]] = price
+
     # --- what must hold after every step ---------------------------------------------------------
 
     @invariant()
@@ -376,9 +416,53 @@ class OrderMachine(RuleBasedStateMachine):
         }
         assert orders == {oid: (o.status, o.version) for oid, o in self.model.items()}, "§7.3"
         lines: dict[str, dict[str, int]] = {}
+        prices: dict[str, dict[str, Decimal]] = {}
         for item in OrderItem.objects.filter(order_id__in=orders):
             lines.setdefault(item.order_id, {})[item.product_id] = item.item_count
+            prices.setdefault(item.order_id, {})[item.product_id] = item.unit_price
         assert lines == {oid: o.lines for oid, o in self.model.items()}
+        assert prices == {oid: o.prices for oid, o in self.model.items()}, "§10: unit prices"
+
+        unfilled = dict(
+            Product.objects.filter(product_id__in=self.names).values_list(
+                "product_id", "unfilled_units"
+            )
+        )
+        assert unfilled == self.unfilled, "§11: unfilled units"
+
+    @invariant()
+    def the_ledger_explains_every_unit(self) -> None:
+        # Each product's movements add up to its stock, each count_after following the last.
+        assert ledger_violations(self.names) == []
+        # Each order's movements take what it holds: its lines, or nothing once cancelled.
+        taken = {
+            (row["order_id"], row["product_id"]): -row["total"]
+            for row in StockMovement.objects.filter(
+                order_id__in=self.model, reason__in=ORDER_REASONS
+            )
+            .values("order_id", "product_id")
+            .annotate(total=Sum("delta"))
+            if row["total"]
+        }
+        assert taken == {
+            (oid, pid): count
+            for oid, order in self.model.items()
+            if order.status != "cancelled"
+            for pid, count in order.lines.items()
+        }
+
+    @invariant()
+    def every_order_total_is_the_exact_sum_of_its_lines(self) -> None:
+        for order in Order.objects.filter(id__in=self.model).prefetch_related("items"):
+            body = order_body(order, *order_lines_priced(order))
+            expected = self.model[order.id]
+            line_totals = []
+            for line in body["products"]:
+                unit_price = expected.prices[line["product_id"]]
+                assert line["unit_price"] == f"{unit_price:.2f}"
+                assert line["line_total"] == f"{unit_price * line['item_count']:.2f}"
+                line_totals.append(Decimal(line["line_total"]))
+            assert body["total"] == f"{sum(line_totals, Decimal(0)):.2f}"
 
 
 @pytest.mark.django_db(transaction=True)

@@ -5,6 +5,8 @@ from datetime import UTC, datetime
 
 import pytest
 
+from orderservice.inventory import services, stock_sql
+from orderservice.inventory.models import MovementReason
 from orderservice.orders import placement
 from orderservice.orders.models import Order
 
@@ -15,10 +17,27 @@ def test_every_placeholder_of_the_statement_has_exactly_one_parameter() -> None:
     order = Order(user_id=1, created_at=now, updated_at=now)
 
     # when
-    params = placement._place_order_params(order, {"A": 1, "B": 2}, partial=True)
+    params = placement._place_order_params(order, "alice", {"A": 1, "B": 2}, partial=True)
 
     # then
     assert set(re.findall(r"%\((\w+)\)s", placement._PLACE_ORDER)) == set(params)
+
+
+def test_every_placeholder_of_the_stock_exchange_has_exactly_one_parameter() -> None:
+    # when
+    params = stock_sql.params(
+        take={"A": 1},
+        give_back={"B": 2},
+        partial=False,
+        now=datetime(2031, 3, 1, tzinfo=UTC),
+        reason=MovementReason.ORDER_EDITED,
+        order_id=None,
+        actor=None,
+    )
+
+    # then
+    assert set(re.findall(r"%\((\w+)\)s", services._EXCHANGE)) == set(params)
+    assert all(name.startswith("stock_") for name in params)
 
 
 def test_a_parameter_name_used_by_two_pieces_is_refused() -> None:
