@@ -1,11 +1,11 @@
 """The product endpoints' OpenAPI description: the operations the views apply, and their parts."""
 
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_serializer
 from rest_framework import serializers
 
 from orderservice.api import errors, openapi
 from orderservice.common.ids import PRODUCT_ID_REGEX
+from orderservice.idempotency import openapi as idempotency_openapi
 from orderservice.inventory import openapi_examples as example
 from orderservice.inventory.models import MAX_THRESHOLD, MovementReason
 from orderservice.inventory.stock_status import StockStatus
@@ -85,33 +85,6 @@ REASON_FILTER = OpenApiParameter(
     str,
     enum=MovementReason.values,
     description="Only movements of this reason; an unknown reason is 400.",
-)
-# No example: Swagger UI would send it on every "Try it out" (see api.openapi).
-IDEMPOTENCY_KEY = OpenApiParameter(
-    "Idempotency-Key",
-    {"type": "string", "minLength": 1, "maxLength": 255, "pattern": "^[ -~]{1,255}$"},
-    OpenApiParameter.HEADER,
-    description=(
-        "Optional, 1 to 255 printable ASCII characters: a new value for each new adjustment. "
-        "The same user sending the same key with the same body within 24 hours gets the first "
-        "201 replayed, with `Idempotent-Replayed: true`, and no second adjustment. The same key "
-        "with another body is 422; while the first request still runs, 409. A refusal is not "
-        "stored: a retry runs afresh."
-    ),
-)
-IDEMPOTENT_REPLAYED = OpenApiParameter(
-    "Idempotent-Replayed",
-    {"type": "string", "enum": ["true"]},
-    OpenApiParameter.HEADER,
-    description="Present on an answer replayed for a repeated Idempotency-Key.",
-    response=[201],
-)
-RETRY_AFTER_IN_FLIGHT = OpenApiParameter(
-    "Retry-After",
-    OpenApiTypes.INT,
-    OpenApiParameter.HEADER,
-    description="With `idempotency-key-in-flight`: seconds to wait before retrying.",
-    response=[409],
 )
 
 _FROM_BODY = {"product_id": "$response.body#/product_id"}
@@ -242,14 +215,17 @@ ADJUSTMENT_CREATE = extend_schema(
         "`product_count` otherwise: a count never overwrites a change it did not see). A delta "
         "taking the stock below 0 is 409. Nothing changes on an error."
     ),
-    parameters=[PRODUCT_ID, IDEMPOTENCY_KEY, IDEMPOTENT_REPLAYED, RETRY_AFTER_IN_FLIGHT],
+    parameters=[
+        PRODUCT_ID,
+        *idempotency_openapi.key_parameters(replayed="the first 201", stored=[201]),
+    ],
     responses={
         201: AdjustmentResultSerializer,
         **openapi.error_responses(
             openapi.INVALID_BODY,
             example.BAD_ADJUSTMENT,
             openapi.MALFORMED_JSON,
-            example.BAD_IDEMPOTENCY_KEY,
+            idempotency_openapi.BAD_KEY,
             example.BAD_PRODUCT_ID,
             errors.PERMISSION_DENIED,
             errors.PRODUCT_NOT_FOUND,

@@ -51,12 +51,6 @@ BAD_ADJUSTMENT = openapi.error_example(
     name="bad-adjustment",
     details={"body": ["Send exactly one of delta and set_to."]},
 )
-BAD_IDEMPOTENCY_KEY = openapi.error_example(
-    errors.INVALID_REQUEST,
-    "Idempotency-Key empty, too long or not printable ASCII",
-    name="bad-idempotency-key",
-    details={"Idempotency-Key": ["Must be 1 to 255 printable ASCII characters."]},
-)
 COUNT_CHANGED = openapi.error_example(
     errors.CONFLICT,
     "The stock is not the expected_count",

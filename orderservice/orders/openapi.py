@@ -1,6 +1,5 @@
 """The OpenAPI description of the order endpoints: the operations the views apply, their parts."""
 
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
     OpenApiParameter,
     OpenApiResponse,
@@ -10,6 +9,7 @@ from drf_spectacular.utils import (
 from rest_framework import serializers
 
 from orderservice.api import errors, openapi
+from orderservice.idempotency import openapi as idempotency_openapi
 from orderservice.orders import openapi_examples as example
 from orderservice.orders.models import ORDER_ID_PATTERN
 from orderservice.orders.status import OrderStatus
@@ -125,33 +125,6 @@ ORDER_STATUS_FILTER = OpenApiParameter(
     enum=OrderStatus.values,
     description="Only orders in this status; an unknown status is 400.",
 )
-# No example: Swagger UI would send it on every "Try it out" (see api.openapi).
-IDEMPOTENCY_KEY = OpenApiParameter(
-    "Idempotency-Key",
-    {"type": "string", "minLength": 1, "maxLength": 255, "pattern": "^[ -~]{1,255}$"},
-    OpenApiParameter.HEADER,
-    description=(
-        "Optional, 1 to 255 printable ASCII characters: a new value for each new order, e.g. a "
-        "fresh UUID. The same user sending the same key with the same body within 24 hours gets "
-        "the first answer (200, or 404 out of stock) replayed, with `Idempotent-Replayed: true`, "
-        "and no second order. The same key with another body is 422; while the first request "
-        "still runs, 409."
-    ),
-)
-IDEMPOTENT_REPLAYED = OpenApiParameter(
-    "Idempotent-Replayed",
-    {"type": "string", "enum": ["true"]},
-    OpenApiParameter.HEADER,
-    description="Present on an answer replayed for a repeated Idempotency-Key.",
-    response=[200, 404],
-)
-RETRY_AFTER_IN_FLIGHT = OpenApiParameter(
-    "Retry-After",
-    OpenApiTypes.INT,
-    OpenApiParameter.HEADER,
-    description="With `idempotency-key-in-flight`: seconds to wait before retrying.",
-    response=[409],
-)
 
 # --- links: what a client (or schemathesis' stateful phase) can chain from an answer ---------
 
@@ -200,11 +173,11 @@ ORDER_PLACE = extend_schema(
         "the lines `partial` left out) count in their products' `unfilled_units`."
     ),
     parameters=[
-        IDEMPOTENCY_KEY,
         openapi.location_header(200, "order"),
         openapi.etag_header(200),
-        IDEMPOTENT_REPLAYED,
-        RETRY_AFTER_IN_FLIGHT,
+        *idempotency_openapi.key_parameters(
+            replayed="the first answer (200, or 404 out of stock)", stored=[200, 404]
+        ),
     ],
     responses={
         200: OrderPlacedSerializer,
@@ -212,7 +185,7 @@ ORDER_PLACE = extend_schema(
             openapi.INVALID_BODY,
             example.UNKNOWN_PRODUCTS,
             openapi.MALFORMED_JSON,
-            example.BAD_IDEMPOTENCY_KEY,
+            idempotency_openapi.BAD_KEY,
             example.OUT_OF_STOCK_PLACE,
             errors.IDEMPOTENCY_KEY_IN_FLIGHT,
             errors.IDEMPOTENCY_KEY_REUSED,

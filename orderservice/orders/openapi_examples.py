@@ -28,12 +28,6 @@ BAD_ORDER_ID = openapi.error_example(
     name="bad-order-id",
     details={"order_id": ["Not an order id of this service."]},
 )
-BAD_IDEMPOTENCY_KEY = openapi.error_example(
-    errors.INVALID_REQUEST,
-    "Idempotency-Key empty, too long or not printable ASCII",
-    name="bad-idempotency-key",
-    details={"Idempotency-Key": ["Must be 1 to 255 printable ASCII characters."]},
-)
 EMPTY_ORDER = openapi.error_example(
     errors.INVALID_REQUEST,
     "The change would leave the order without items",
