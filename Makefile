@@ -9,10 +9,11 @@ PG_URL := $(if $(filter postgres%,$(DATABASE_URL)),$(DATABASE_URL),postgres://po
 PYTEST_ARGS ?=
 # `make bench BENCH_ARGS="--duration 5 --repeats 1"`; `python -m bench.run --help` lists them.
 BENCH_ARGS ?=
+LAYERS_ARGS ?=
 
 .DEFAULT_GOAL := help
 .PHONY: help install install-run install-browser install-stack run serve stack stack-down migrate test \
-	test-fast test-pg bench storm lint fmt
+	test-fast test-pg bench bench-layers storm lint fmt
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -106,6 +107,10 @@ bench: install ## load benchmark on PostgreSQL (wrk + pgbench, installed with ap
 	@command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk; }
 	@command -v pgbench >/dev/null || { apt-get update -qq && apt-get install -y -qq postgresql-client; }
 	$(PY) -m bench.run $(BENCH_ARGS)
+
+# Instructions per request, layer by layer, under callgrind (valgrind and a C compiler needed).
+bench-layers: install ## instructions per request by layer (callgrind; LAYERS_ARGS="--pg-url postgres://...")
+	$(PY) -m bench.layers $(LAYERS_ARGS)
 
 storm: install ## long storm on PostgreSQL, every SPEC §7 invariant checked (STORM_SECONDS=60 STORM_CLIENTS=48 STORM_WORKERS=4)
 	DATABASE_URL="$(PG_URL)" STORM_SECONDS=$${STORM_SECONDS:-60} STORM_CLIENTS=$${STORM_CLIENTS:-48} \

@@ -1,4 +1,4 @@
-"""Processes for the benchmark: tools, gunicorn, the production stack, CPU and memory from /proc."""
+"""Processes for the benchmark: tools, the app server, the production stack, CPU and memory."""
 
 from __future__ import annotations
 
@@ -110,12 +110,15 @@ def memory_kib(pid: int) -> dict[str, int]:
     return values
 
 
-# --- gunicorn -----------------------------------------------------------------------------------
+# --- the app server (gunicorn or granian) -------------------------------------------------------
+
+# What `--server` names: gunicorn's sync or gthread worker class, or granian's WSGI interface.
+SERVERS = ("gunicorn-sync", "gunicorn-gthread", "granian")
 
 
 @dataclass
 class Server:
-    """A gunicorn master started by the benchmark; stop() ends it and its workers."""
+    """An app server's main process started by the benchmark; stop() ends it and its workers."""
 
     process: subprocess.Popen[bytes]
     port: int
@@ -165,54 +168,63 @@ def _kill(pid: int) -> None:
         pass
 
 
-def start_gunicorn(
+def start_server(
     *,
+    server: str,
     app_dir: Path,
     env: dict[str, str],
     workers: int,
-    worker_class: str,
     threads: int,
     log_path: Path,
     extra_args: list[str],
 ) -> Server:
+    """`server` (one of SERVERS) serving orderservice.wsgi:application on a free loopback port."""
     port = free_port()
-    command = [
-        sys.executable,
-        "-m",
-        "gunicorn",
-        "orderservice.wsgi:application",
-        "--chdir",
-        str(app_dir),
-        "--bind",
-        f"127.0.0.1:{port}",
-        "--workers",
-        str(workers),
-        "--worker-class",
-        worker_class,
-        "--threads",
-        str(threads),
-        "--timeout",
-        "60",
-        "--graceful-timeout",
-        "10",
-        "--log-level",
-        "warning",
-        "--error-logfile",
-        str(log_path),
-        *extra_args,
-    ]
+    if server == "granian":
+        command, env = _granian_command(port, env, workers, threads, extra_args)
+    else:
+        command = _gunicorn_command(port, app_dir, workers, server, threads, log_path, extra_args)
     log_path.parent.mkdir(parents=True, exist_ok=True)
-    process = subprocess.Popen(
-        command,
-        cwd=app_dir,
-        env=env,
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    with log_path.open("ab") as log:
+        process = subprocess.Popen(
+            command, cwd=app_dir, env=env, stdin=subprocess.DEVNULL, stdout=log, stderr=log
+        )
     return Server(
         process=process, port=port, command=command, log_path=log_path, workers_expected=workers
     )
+
+
+def _gunicorn_command(
+    port: int, app_dir: Path, workers: int, server: str, threads: int, log_path: Path,
+    extra_args: list[str],
+) -> list[str]:  # fmt: skip
+    # gunicorn reads the checkout's gunicorn.conf.py (cwd): PROMETHEUS_MULTIPROC_DIR is set there.
+    return [
+        sys.executable, "-m", "gunicorn", "orderservice.wsgi:application",
+        "--chdir", str(app_dir), "--bind", f"127.0.0.1:{port}",
+        "--workers", str(workers), "--worker-class", server.removeprefix("gunicorn-"),
+        "--threads", str(threads), "--timeout", "60", "--graceful-timeout", "10",
+        "--log-level", "warning", "--error-logfile", str(log_path),
+        *extra_args,
+    ]  # fmt: skip
+
+
+def _granian_command(
+    port: int, env: dict[str, str], workers: int, threads: int, extra_args: list[str]
+) -> tuple[list[str], dict[str, str]]:
+    # granian reads no gunicorn.conf.py and has no per-worker hook (its startup/shutdown hooks
+    # run in the main process): the metrics folder is made here, before the workers start, and
+    # inherited. A dead worker's live gauges are not dropped (no child_exit equivalent).
+    env = {**env}
+    env.setdefault("PROMETHEUS_MULTIPROC_DIR", tempfile.mkdtemp(prefix="os-bench-metrics-"))
+    command = [
+        sys.executable, "-m", "granian", "--interface", "wsgi",
+        "--host", "127.0.0.1", "--port", str(port),
+        "--workers", str(workers), "--blocking-threads", str(threads),
+        "--log-level", "warning", "--no-ws",
+        *extra_args, "orderservice.wsgi:application",
+    ]  # fmt: skip
+    return command, env
 
 
 def wait_ready(server: Server, *, path: str, token: str, timeout: float = 60.0) -> None:
@@ -222,7 +234,7 @@ def wait_ready(server: Server, *, path: str, token: str, timeout: float = 60.0) 
     while time.monotonic() < deadline:
         if server.process.poll() is not None:
             raise BenchError(
-                f"gunicorn exited with {server.process.returncode}:\n{server.log_tail()}"
+                f"the server exited with {server.process.returncode}:\n{server.log_tail()}"
             )
         if len(server.workers()) >= server.workers_expected:
             request = urllib.request.Request(

@@ -240,13 +240,13 @@ def _num(value: float | None, digits: int = 2) -> str:
 
 def table(results: dict[str, Any]) -> str:
     s = results["settings"]
-    g = s["gunicorn"]
+    g = s["server"]
     lines = [
         f"Order service benchmark  {results['started_at'][:19]}Z  app {results['app']['git']}"
         + (f"  [{results['label']}]" if results["label"] else ""),
         f"  {s['products']} products, {s['users']} users, {s['connections']} connections,"
         f" {s['duration_s']:g} s x {s['repeats']} repeats (medians; errors summed);"
-        f" gunicorn {g['workers']} x {g['worker_class']}"
+        f" {g['name']} {g['workers']} workers"
         + (f" ({g['threads']} threads)" if g["threads"] > 1 else "")
         + f"; {results['machine']['cores']} cores shared with the load generator"
         + f" (busy before the run: {results['machine']['busy_cores_before']:.2f})",

@@ -1,11 +1,12 @@
 """`make bench`: the order service under load, beside PostgreSQL's own ceiling, then the invariants.
 
 Brings up a fresh PostgreSQL database, migrates it, loads products, users with tokens and orders,
-serves the service under gunicorn with production settings, and drives it with wrk for a fixed
-time per scenario, repeated; runs pgbench with the SQL of one order in the same run; prints one
-table of medians and ratios, checks the SPEC §7 invariants on the database, and writes the same
-figures as JSON under bench/results/. With --stack, place_uniform is also driven through the
-production stack (nginx -> app servers -> PgBouncer) and through PgBouncer alone, in the same run.
+serves the service under gunicorn (or granian: --server) with production settings, and drives it
+with wrk for a fixed time per scenario, repeated; runs pgbench with the SQL of one order in the
+same run; prints one table of medians and ratios, checks the SPEC §7 invariants on the database,
+and writes the same figures as JSON under bench/results/. With --stack, place_uniform is also
+driven through the production stack (nginx -> app servers -> PgBouncer) and through PgBouncer
+alone, in the same run.
 `python -m bench.run --help` lists the knobs; bench/README.md says how to read the output.
 """
 
@@ -60,10 +61,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     add("--users", type=int, default=64, help="users with tokens (default 64)")
     add("--edit-pool", type=int, default=300, help="orders the mixed scenario edits and reads")
     add("--cancel-pool", type=int, default=1500, help="orders the mixed scenario cancels")
-    add("--workers", type=int, default=2 * cores, help=f"gunicorn workers (default {2 * cores})")
-    add("--worker-class", default="sync", help="gunicorn worker class (default sync)")
-    add("--gunicorn-threads", type=int, default=1, help="gunicorn --threads (default 1)")
-    add("--gunicorn-arg", action="append", default=[], help="extra gunicorn argument (repeat)")
+    add("--server", default="gunicorn-sync", choices=procs.SERVERS, help="(gunicorn-sync)")
+    add("--workers", type=int, default=2 * cores, help=f"server workers (default {2 * cores})")
+    add("--server-threads", type=int, help="threads per worker (1; gunicorn-gthread: 4)")
+    add("--server-arg", action="append", default=[], help="extra server argument (repeat)")
     add("--env", action="append", default=[], metavar="KEY=VALUE", help="service env (repeat)")
     add("--pg-url", default=os.environ.get("BENCH_PG_URL", DEFAULT_PG_URL), help="server URL")
     add("--db", default=os.environ.get("BENCH_DB", "os_bench"), help="database (re)created")
@@ -80,6 +81,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     add("--stack", action="store_true", help="also place through PgBouncer, and nginx + PgBouncer")
     add("--stack-apps", type=int, default=1, help="app servers of the stack; --workers split (1)")
     args = parser.parse_args(argv)
+    if args.server_threads is None:
+        args.server_threads = 4 if args.server == "gunicorn-gthread" else 1
     args.scenarios = [s.strip() for s in args.scenarios.split(",") if s.strip()]
     unknown = set(args.scenarios) - set(ALL_SCENARIOS)
     if unknown:
@@ -310,18 +313,19 @@ def _bench(args: argparse.Namespace, argv: list[str] | None, cleanup: contextlib
         # the comparison is of nginx and PgBouncer alone.
         env["REDIS_URL"] = stack.app_env["REDIS_URL"]
         print(f"bench: the stack is up on {stack.url} (Redis {env['REDIS_URL']} for every server)")
-    server = procs.start_gunicorn(
+    server = procs.start_server(
+        server=args.server,
         app_dir=app_dir,
         env=env,
         workers=args.workers,
-        worker_class=args.worker_class,
-        threads=args.gunicorn_threads,
-        log_path=work_dir / "gunicorn.log",
-        extra_args=args.gunicorn_arg,
+        threads=args.server_threads,
+        log_path=work_dir / "server.log",
+        extra_args=args.server_arg,
     )
     if stack is not None:
         # The direct server's twin, its database connections through the stack's PgBouncer.
-        pgbouncer_server = procs.start_gunicorn(
+        pgbouncer_server = procs.start_server(
+            server=args.server,
             app_dir=app_dir,
             env={
                 **env,
@@ -329,10 +333,9 @@ def _bench(args: argparse.Namespace, argv: list[str] | None, cleanup: contextlib
                 "DB_POOLER": stack.app_env.get("DB_POOLER", "pgbouncer"),
             },
             workers=args.workers,
-            worker_class=args.worker_class,
-            threads=args.gunicorn_threads,
-            log_path=work_dir / "gunicorn-pgbouncer.log",
-            extra_args=args.gunicorn_arg,
+            threads=args.server_threads,
+            log_path=work_dir / "server-pgbouncer.log",
+            extra_args=args.server_arg,
         )
         cleanup.callback(pgbouncer_server.stop)
     scenarios = list(args.scenarios)
@@ -399,7 +402,7 @@ def _bench(args: argparse.Namespace, argv: list[str] | None, cleanup: contextlib
         procs.wait_ready(
             server, path=f"/products/{seed.product_id(0, width)}", token=users[0].token
         )
-        print(f"bench: gunicorn {args.workers} x {args.worker_class} on {server.url}")
+        print(f"bench: {args.server} {args.workers} x {args.server_threads} on {server.url}")
         if pgbouncer_server is not None:
             procs.wait_ready(
                 pgbouncer_server,
@@ -462,11 +465,11 @@ def _bench(args: argparse.Namespace, argv: list[str] | None, cleanup: contextlib
             "products": args.products,
             "stock": args.stock,
             "users": args.users,
-            "gunicorn": {
+            "server": {
+                "name": args.server,
                 "workers": args.workers,
-                "worker_class": args.worker_class,
-                "threads": args.gunicorn_threads,
-                "extra": args.gunicorn_arg,
+                "threads": args.server_threads,
+                "extra": args.server_arg,
             },
             "service_env": args.env,
             "pgbench_protocol": args.pgbench_protocol,

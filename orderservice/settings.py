@@ -67,13 +67,14 @@ MIDDLEWARE = [
     "orderservice.api.health.DatabaseCircuitMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",  # the admin's static files, in production too
-    "django.contrib.sessions.middleware.SessionMiddleware",
+    # Sessions, Django's authentication and messages run on the admin's (HTML) paths only.
+    "orderservice.api.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     # Before the CSRF check: a refused admin login attempt costs no more work.
     "orderservice.api.throttling.AdminLoginThrottleMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
-    "django.contrib.auth.middleware.AuthenticationMiddleware",
-    "django.contrib.messages.middleware.MessageMiddleware",
+    "orderservice.api.middleware.AuthenticationMiddleware",
+    "orderservice.api.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Innermost: counts and times each answer by view (see the module for what it records).
     "orderservice.api.request_metrics.RequestMetricsMiddleware",

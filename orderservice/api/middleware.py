@@ -1,10 +1,15 @@
-"""JSON for everything Django answers outside DRF: unknown routes, oversized bodies, crashes."""
+"""JSON for everything Django answers outside DRF, and the admin's middleware on its paths only."""
 
 import logging
 from collections.abc import Callable
+from typing import Any
 
 from django.conf import settings
+from django.contrib.auth import middleware as auth
+from django.contrib.messages import middleware as messages
+from django.contrib.sessions import middleware as sessions
 from django.http import HttpRequest, HttpResponse
+from django.utils.deprecation import MiddlewareMixin
 
 from orderservice.api import errors
 
@@ -58,3 +63,38 @@ class JsonErrorMiddleware:
         if length > settings.MAX_REQUEST_BODY_BYTES:
             return errors.error_response(request, errors.PAYLOAD_TOO_LARGE)
         return None
+
+
+# --- the session, auth and messages middleware, on the HTML paths only ----------------------------
+
+
+class HtmlPathsOnly(MiddlewareMixin):
+    """Runs the Django middleware it is mixed into on the HTML paths only (admin, docs, static).
+
+    The API authenticates with tokens on every request, never with a session or a cookie (DRF
+    sets `request.user` itself), and sends no messages: on its paths sessions, Django's
+    authentication and messages have nothing to do, and cost 4% of the instructions of a GET of
+    one product, 7% of a placed order's (`make bench-layers` on PostgreSQL). Elsewhere they run
+    unchanged. Without them a page that needs a login fails closed (no `request.user`, no
+    session): it never gets in.
+    """
+
+    sync_capable = True
+    async_capable = False
+
+    def __call__(self, request: HttpRequest) -> Any:
+        if request.path_info.startswith(_HTML_PREFIXES):
+            return super().__call__(request)
+        return self.get_response(request)
+
+
+class SessionMiddleware(HtmlPathsOnly, sessions.SessionMiddleware):
+    pass
+
+
+class AuthenticationMiddleware(HtmlPathsOnly, auth.AuthenticationMiddleware):
+    pass
+
+
+class MessageMiddleware(HtmlPathsOnly, messages.MessageMiddleware):
+    pass
