@@ -33,8 +33,16 @@ a second one would place the order twice. The client gets 503 (DatabaseUnavailab
 safely with an Idempotency-Key. Lock and statement timeouts, deadlocks and serialization failures
 did not commit, and are retried within the budget, as for every write (common/db.py).
 
-Elsewhere (SQLite) the same work is a transaction: `stock_decrease` (stock, movements, unfilled
-units), then the order and its lines inserted, only when something was taken.
+Its events (SPEC §12) are written by the same statement, in its one events CTE
+(events/outbox_sql.py): `order.placed`, only when the order is stored (a refusal writes none, and
+a replayed Idempotency-Key runs nothing), with the order as GET shows it plus `user` and
+`version`; then the stock-status crossings of the products taken (stock_sql.CROSSING_EVENTS).
+With EVENTS_ENABLED off the statement is the same without that CTE, so it writes nothing and
+costs nothing.
+
+Elsewhere (SQLite) the same work is a transaction: `stock_decrease` (stock, movements, stock
+events, unfilled units), then the order and its lines inserted and order.placed written, only
+when something was taken.
 """
 
 from collections.abc import Mapping
