@@ -7,13 +7,18 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from django.db import connection
 from django.test import override_settings
+from django.test.utils import CaptureQueriesContext
 from rest_framework.test import APIClient
 
+from orderservice.common.db import in_transaction
 from orderservice.events.models import Event
 from orderservice.events.outbox import json_time
+from orderservice.inventory.services import MovementReason, stock_exchange
 from orderservice.inventory.stock_status import stock_crossing
-from tests.factories import ProductFactory
+from orderservice.orders.placement import order_place
+from tests.factories import ProductFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -226,7 +231,7 @@ def test_cancels_and_edits_cross_in_their_transaction(client_user: APIClient):
     assert [e.type for e in back] == ["product.back_in_stock", "order.cancelled"]
 
 
-@pytest.mark.parametrize(
+CROSSINGS = pytest.mark.parametrize(
     ("before", "after", "threshold", "expected"),
     [
         (3, 0, 5, "product.out_of_stock"),
@@ -243,5 +248,40 @@ def test_cancels_and_edits_cross_in_their_transaction(client_user: APIClient):
         (2, 1, 0, None),  # a threshold of 0: never low
     ],
 )
+
+
+@CROSSINGS
 def test_the_crossing_rule(before: int, after: int, threshold: int, expected: str | None):
     assert stock_crossing(before, after, threshold) == expected
+
+
+@pytest.mark.postgres
+@pytest.mark.usefixtures("products")
+@pytest.mark.parametrize("enabled", [True, False])
+def test_one_statement_writes_the_events_and_off_leaves_its_cte_out(enabled: bool):
+    user = UserFactory.create(username="dave")
+
+    with override_settings(EVENTS_ENABLED=enabled), CaptureQueriesContext(connection) as queries:
+        events = _new_events(lambda: order_place(user=user, lines={"SKU-3": 3}, partial=False))
+
+    placing = [q["sql"] for q in queries.captured_queries if "INSERT INTO orders_order" in q["sql"]]
+    assert len(placing) == 1  # one statement places the order and writes its events
+    assert ("events_written" in placing[0]) is enabled
+    expected = ["order.placed", "product.out_of_stock"] if enabled else []
+    assert [e.type for e in events] == expected
+
+
+@CROSSINGS
+def test_the_exchange_statement_applies_the_same_rule(before, after, threshold, expected):
+    ProductFactory(product_id="X", product_count=before, low_stock_threshold=threshold)
+    take = {"X": max(before - after, 0)}
+    give_back = {"X": max(after - before, 0)}
+    reason = MovementReason.CORRECTION
+
+    events = _new_events(
+        in_transaction(lambda: stock_exchange(take=take, give_back=give_back, reason=reason))
+    )
+
+    assert [e.type for e in events] == ([expected] if expected else [])
+    if expected:
+        assert json.loads(events[0].data)["product_count"] == after
