@@ -186,6 +186,7 @@ def _exchange_in_one_statement(
         with connection.cursor() as cursor:
             cursor.execute(_EXCHANGE, params)
             return stock_sql.outcome(cursor.fetchall())
+    params.update(stock_sql.crossing_params())
     params.update(outbox_sql.params(created_at=params["stock_now"]))
     with connection.cursor() as cursor:
         cursor.execute(_EXCHANGE_WITH_EVENTS, params)

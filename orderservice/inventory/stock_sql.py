@@ -178,7 +178,7 @@ def params(
     actor: str | None,
 ) -> dict[str, Any]:
     """The parameters of CTES: the stock moves; the time written on the products moved and on
-    their movements; the movements' reason, order_id and actor; the currency of CROSSING_EVENTS."""
+    their movements; the movements' reason, order_id and actor."""
     deltas = dict(take)
     for product_id, count in give_back.items():
         deltas[product_id] = deltas.get(product_id, 0) - count
@@ -190,8 +190,12 @@ def params(
         "stock_reason": MovementReason(reason).value,
         "stock_order_id": order_id,
         "stock_actor": actor,
-        "stock_currency": settings.CURRENCY,
     }
+
+
+def crossing_params() -> dict[str, Any]:
+    """The parameters CROSSING_EVENTS adds to `params`: the currency of the product bodies."""
+    return {"stock_currency": settings.CURRENCY}
 
 
 def outcome(rows: Sequence[tuple[Any, ...]]) -> StockDecrease:

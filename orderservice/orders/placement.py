@@ -169,13 +169,8 @@ def _place_in_one_statement(
         with connection.cursor() as cursor:
             cursor.execute(_PLACE_ORDER, params)
             return stock_sql.outcome(cursor.fetchall())
-    events = {
-        **outbox_sql.params(created_at=order.created_at),
-        "order_currency": settings.CURRENCY,
-        "order_now_json": json_time(order.created_at),
-        "order_username": owner,
-    }
     with connection.cursor() as cursor:
+        events = _place_order_events_params(order, owner)
         cursor.execute(_PLACE_ORDER_WITH_EVENTS, _params_joined(params, events))
         decrease = stock_sql.outcome(cursor.fetchall())
     events_written([event_types.ORDER_PLACED, *decrease.crossings])
@@ -202,6 +197,18 @@ def _place_order_params(
         "order_now": order.created_at,
     }
     return _params_joined(stock, own)
+
+
+def _place_order_events_params(order: Order, owner: str) -> dict[str, Any]:
+    """What _PLACE_ORDER_WITH_EVENTS adds to _place_order_params."""
+    own = {
+        "order_currency": settings.CURRENCY,
+        "order_now_json": json_time(order.created_at),
+        "order_username": owner,
+    }
+    return _params_joined(
+        outbox_sql.params(created_at=order.created_at), stock_sql.crossing_params(), own
+    )
 
 
 def _params_joined(*pieces: Mapping[str, Any]) -> dict[str, Any]:
