@@ -4,7 +4,8 @@
 fast outside one) so that stock moves in the same commit as the order change that caused it. On
 PostgreSQL each is one statement (stock_sql.py), which a caller may also extend with its own
 write. The product_* services own their transactions. Every change of stock writes its movement
-(ledger.py) in the change's transaction.
+(ledger.py) and, when the product's stock status crosses a line (SPEC §12), its event
+(stock_events.py, or stock_sql.CROSSING_EVENTS in the one statement) in the change's transaction.
 """
 
 from collections.abc import Mapping
@@ -17,6 +18,8 @@ from django.db.models import Case, F, Value, When
 
 from orderservice.common import clock
 from orderservice.common.db import in_transaction, require_transaction
+from orderservice.events import outbox_sql
+from orderservice.events.outbox import events_enabled, events_written
 from orderservice.inventory import stock_sql
 from orderservice.inventory.exceptions import (
     OutOfStock,
@@ -35,6 +38,7 @@ from orderservice.inventory.models import (
     Product,
     StockMovement,
 )
+from orderservice.inventory.stock_events import crossing_event_record, crossing_events_record
 from orderservice.inventory.stock_sql import StockDecrease
 
 
@@ -144,11 +148,18 @@ def _exchange_on_locked_rows(
         order_id=order_id,
         actor=actor,
     )
+    crossing_events_record(
+        {pid: locked[pid].product_count for pid, delta in deltas.items() if delta}
+    )
     prices = {product_id: locked[product_id].price for product_id in taken}
     return StockDecrease(taken=taken, shortages=shortages, prices=prices)
 
 
 _EXCHANGE = f"WITH {stock_sql.CTES} {stock_sql.RESULT}"
+# With events on, the same statement writes the stock-status crossings too (SPEC §12).
+_EXCHANGE_WITH_EVENTS = (
+    f"WITH {stock_sql.CTES}, {outbox_sql.cte(stock_sql.CROSSING_EVENTS)} {stock_sql.RESULT}"
+)
 
 
 def _exchange_in_one_statement(
@@ -171,9 +182,17 @@ def _exchange_in_one_statement(
         order_id=order_id,
         actor=actor,
     )
+    if not events_enabled():
+        with connection.cursor() as cursor:
+            cursor.execute(_EXCHANGE, params)
+            return stock_sql.outcome(cursor.fetchall())
+    params.update(stock_sql.crossing_params())
+    params.update(outbox_sql.params(created_at=params["stock_now"]))
     with connection.cursor() as cursor:
-        cursor.execute(_EXCHANGE, params)
-        return stock_sql.outcome(cursor.fetchall())
+        cursor.execute(_EXCHANGE_WITH_EVENTS, params)
+        decrease = stock_sql.outcome(cursor.fetchall())
+    events_written(decrease.crossings)
+    return decrease
 
 
 def _rows_add(column: str, amounts: Mapping[str, int]) -> None:
@@ -245,6 +264,7 @@ def _product_insert(
             reason=MovementReason.INITIAL,
             actor=actor,
         )
+        crossing_event_record(product, before=0)  # stock it starts with leaves 0
     return product
 
 
@@ -273,7 +293,9 @@ def product_update(
             reason=MovementReason.CORRECTION,
             actor=actor,
         )
-    return Product.objects.get(product_id=product_id)
+    product = Product.objects.get(product_id=product_id)
+    crossing_event_record(product, before=current)
+    return product
 
 
 @in_transaction
@@ -289,7 +311,9 @@ def product_restock(*, product_id: str, amount: int, actor: str | None = None) -
         reason=MovementReason.RESTOCK,
         actor=actor,
     )
-    return Product.objects.get(product_id=product_id)
+    product = Product.objects.get(product_id=product_id)
+    crossing_event_record(product, before=current)
+    return product
 
 
 @dataclass(frozen=True)
@@ -334,6 +358,7 @@ def product_adjust(
         [StockChange(product_id, after - current, after)], reason=reason, actor=actor, note=note
     )
     product = Product.objects.get(product_id=product_id)
+    crossing_event_record(product, before=current)
     return Adjustment(movement=movements[0] if movements else None, product=product)
 
 

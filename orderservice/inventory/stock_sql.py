@@ -24,6 +24,11 @@ A refusal writes only that counter: a caller that commits the refusal keeps the 
 nothing else. `unfilled` may add to a stale `p.unfilled_units`: the CHECK cannot fail on a count
 that only grows, and PostgreSQL recomputes the row from the latest version. `Taken` carries each
 line's price as read from the locked row: the price the units were taken at.
+
+Its events (SPEC §12), when events are on: CROSSING_EVENTS, the stock-status crossings of the
+products moved, rows for the statement's one outbox_sql.cte (`WITH {CTES}, {cte(rows)} {RESULT}`;
+a caller with events of its own UNION ALLs them into the same cte). `outcome` lists the types
+written (`crossings`), for the metrics. With events off the statement leaves the cte out.
 """
 
 from collections.abc import Mapping, Sequence
@@ -32,8 +37,12 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
+from django.conf import settings
+
+from orderservice.events import event_types
 from orderservice.inventory.exceptions import OutOfStock, Shortage, UnknownProducts
 from orderservice.inventory.models import MovementReason
+from orderservice.inventory.stock_status import StockStatus, stock_crossing
 
 
 @dataclass(frozen=True)
@@ -44,6 +53,9 @@ class StockDecrease:
     taken: dict[str, int]
     shortages: list[Shortage] = field(default_factory=list)
     prices: dict[str, Decimal] = field(default_factory=dict)
+    # The types of the stock-status events of the products moved (CROSSING_EVENTS), in
+    # product_id order: what the statement wrote, for the metrics; not part of what was done.
+    crossings: list[str] = field(default_factory=list, compare=False)
 
 
 class Taken:
@@ -62,7 +74,7 @@ CTES = f"""req AS (
          WITH ORDINALITY AS r(product_id, delta, ord)
 ),
 locked AS (
-    SELECT p.product_id, p.product_count, p.price
+    SELECT p.product_id, p.product_count, p.price, p.low_stock_threshold
     FROM inventory_product p
     WHERE p.product_id = ANY(%(stock_ids)s::text[])
     ORDER BY p.product_id
@@ -70,7 +82,7 @@ locked AS (
 ),
 verdict AS (
     SELECT req.product_id, req.delta, req.ord, locked.product_count AS available, locked.price,
-           locked.product_id IS NULL AS unknown,
+           locked.low_stock_threshold AS threshold, locked.product_id IS NULL AS unknown,
            locked.product_id IS NOT NULL
                AND (req.delta <= 0 OR locked.product_count >= req.delta) AS fits
     FROM req LEFT JOIN locked ON locked.product_id = req.product_id
@@ -88,7 +100,8 @@ moved AS (
     FROM verdict, decision
     WHERE decision.go AND verdict.fits AND verdict.delta <> 0
       AND p.product_id = verdict.product_id
-    RETURNING p.product_id, p.product_count, verdict.delta
+    RETURNING p.product_id, p.product_count, verdict.delta, verdict.available, p.name, p.price,
+              p.low_stock_threshold, p.unfilled_units
 ),
 stock_movements AS (
     INSERT INTO inventory_stockmovement
@@ -114,10 +127,44 @@ unfilled AS (
 # One row per requested product, in request order: what `outcome` reads.
 RESULT = """
 SELECT verdict.product_id, verdict.delta, verdict.available, verdict.unknown, verdict.fits,
-       decision.go, verdict.price
+       decision.go, verdict.price, verdict.threshold
 FROM verdict, decision
 ORDER BY verdict.ord
 """
+
+
+def _status_sql(count: str, threshold: str) -> str:
+    # stock_status.stock_status, in SQL.
+    return f"""CASE WHEN {count} <= 0 THEN '{StockStatus.OUT_OF_STOCK.value}'
+         WHEN {count} <= {threshold} THEN '{StockStatus.LOW_STOCK.value}'
+         ELSE '{StockStatus.IN_STOCK.value}' END"""
+
+
+# The stock-status events of the products `moved` (SPEC §12), as rows (type, data) for an
+# outbox_sql.cte: stock_status.stock_crossing in SQL, from the count before (`available`, read
+# under the lock) and after (`moved`'s RETURNING); `data` is the product as inventory/bodies.py
+# renders it (a NUMERIC(9, 2) as text has its two places), as this statement wrote it. In
+# parentheses, so that a caller may UNION ALL it after its own rows.
+CROSSING_EVENTS = f"""(
+    SELECT crossing.type, json_build_object(
+        'product_id', moved.product_id, 'name', moved.name,
+        'product_count', moved.product_count, 'price', moved.price::text,
+        'currency', %(stock_currency)s::text,
+        'stock_status', {_status_sql("moved.product_count", "moved.low_stock_threshold")},
+        'low_stock_threshold', moved.low_stock_threshold,
+        'unfilled_units', moved.unfilled_units)
+    FROM moved, LATERAL (SELECT CASE
+        WHEN moved.available > 0 AND moved.product_count <= 0
+            THEN '{event_types.PRODUCT_OUT_OF_STOCK}'
+        WHEN moved.available <= 0 AND moved.product_count > 0
+            THEN '{event_types.PRODUCT_BACK_IN_STOCK}'
+        WHEN moved.available > moved.low_stock_threshold
+             AND moved.product_count > 0 AND moved.product_count <= moved.low_stock_threshold
+            THEN '{event_types.PRODUCT_LOW_STOCK}'
+    END) AS crossing(type)
+    WHERE crossing.type IS NOT NULL
+    ORDER BY moved.product_id
+)"""
 
 
 def params(
@@ -146,6 +193,11 @@ def params(
     }
 
 
+def crossing_params() -> dict[str, Any]:
+    """The parameters CROSSING_EVENTS adds to `params`: the currency of the product bodies."""
+    return {"stock_currency": settings.CURRENCY}
+
+
 def outcome(rows: Sequence[tuple[Any, ...]]) -> StockDecrease:
     """What the statement did, from RESULT's rows; raises as `stock_exchange` does.
 
@@ -158,14 +210,17 @@ def outcome(rows: Sequence[tuple[Any, ...]]) -> StockDecrease:
         raise UnknownProducts(unknown)
     shortages = [
         Shortage(product_id, requested=delta, available=available)
-        for product_id, delta, available, _, fits, _, _ in rows
+        for product_id, delta, available, _, fits, *_ in rows
         if not fits
     ]
     if rows and not rows[0][5]:
         raise OutOfStock(shortages)
     taken_rows = [row for row in rows if row[4] and row[1] > 0]
+    moved_rows = sorted(row for row in rows if row[4] and row[1] != 0)
+    crossings = [stock_crossing(row[2], row[2] - row[1], row[7]) for row in moved_rows]
     return StockDecrease(
         taken={product_id: delta for product_id, delta, *_ in taken_rows},
         shortages=shortages,
         prices={row[0]: row[6] for row in taken_rows},
+        crossings=[event_type for event_type in crossings if event_type is not None],
     )

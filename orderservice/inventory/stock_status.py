@@ -2,6 +2,8 @@
 
 from django.db import models
 
+from orderservice.events import event_types
+
 
 class StockStatus(models.TextChoices):
     OUT_OF_STOCK = "out_of_stock"
@@ -15,6 +17,25 @@ def stock_status(count: int, threshold: int) -> StockStatus:
     if count <= threshold:
         return StockStatus.LOW_STOCK
     return StockStatus.IN_STOCK
+
+
+def stock_crossing(before: int, after: int, threshold: int) -> str | None:
+    """The event type of a stock change from `before` to `after` (SPEC §12), or None.
+
+    At most one per change: reaching 0 is out_of_stock, leaving 0 is back_in_stock (whatever the
+    new status), in_stock to low_stock is low_stock. stock_sql.CROSSING_EVENTS is the same rule
+    in SQL.
+    """
+    if before > 0 and after <= 0:
+        return event_types.PRODUCT_OUT_OF_STOCK
+    if before <= 0 and after > 0:
+        return event_types.PRODUCT_BACK_IN_STOCK
+    if (
+        stock_status(before, threshold) == StockStatus.IN_STOCK
+        and stock_status(after, threshold) == StockStatus.LOW_STOCK
+    ):
+        return event_types.PRODUCT_LOW_STOCK
+    return None
 
 
 def stock_status_condition(status: str) -> models.Q:

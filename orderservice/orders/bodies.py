@@ -2,14 +2,16 @@
 
 from collections.abc import Mapping
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 
 from orderservice.api.fields import money_text
 from orderservice.orders.lines import LineChange, line_total, order_total
 from orderservice.orders.models import Order
-from orderservice.orders.placement import PlacedOrder
+
+if TYPE_CHECKING:  # placement writes order.placed with order_body: no import cycle at run time
+    from orderservice.orders.placement import PlacedOrder
 
 
 def order_body(
@@ -28,7 +30,7 @@ def order_body(
     }
 
 
-def placed_body(placed: PlacedOrder) -> dict[str, Any]:
+def placed_body(placed: "PlacedOrder") -> dict[str, Any]:
     order = placed.order
     return {
         "message": "Success! Order placed",

@@ -33,8 +33,16 @@ a second one would place the order twice. The client gets 503 (DatabaseUnavailab
 safely with an Idempotency-Key. Lock and statement timeouts, deadlocks and serialization failures
 did not commit, and are retried within the budget, as for every write (common/db.py).
 
-Elsewhere (SQLite) the same work is a transaction: `stock_decrease` (stock, movements, unfilled
-units), then the order and its lines inserted, only when something was taken.
+Its events (SPEC §12) are written by the same statement, in its one events CTE
+(events/outbox_sql.py): `order.placed`, only when the order is stored (a refusal writes none, and
+a replayed Idempotency-Key runs nothing), with the order as GET shows it plus `user` and
+`version`; then the stock-status crossings of the products taken (stock_sql.CROSSING_EVENTS).
+With EVENTS_ENABLED off the statement is the same without that CTE, so it writes nothing and
+costs nothing.
+
+Elsewhere (SQLite) the same work is a transaction: `stock_decrease` (stock, movements, stock
+events, unfilled units), then the order and its lines inserted and order.placed written, only
+when something was taken.
 """
 
 from collections.abc import Mapping
@@ -42,15 +50,19 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import connection
 
 from orderservice.common import clock, metrics
 from orderservice.common.db import in_single_statement
+from orderservice.events import event_types, outbox_sql
+from orderservice.events.outbox import event_record, events_enabled, events_written, json_time
 from orderservice.inventory import stock_sql
 from orderservice.inventory.exceptions import OutOfStock, Shortage
 from orderservice.inventory.services import MovementReason, stock_decrease
 from orderservice.inventory.stock_sql import StockDecrease, Taken
+from orderservice.orders.bodies import order_body
 from orderservice.orders.models import Order, OrderItem
 from orderservice.orders.status import OrderStatus
 
@@ -119,15 +131,50 @@ new_order_items AS (
     ORDER BY {Taken.POSITION}
 )"""
 
+# Its event, order.placed, only when the order is stored: `data` is the order as GET shows it
+# (orders/bodies.py order_body: amounts as 2-place text, which NUMERIC(9, 2) arithmetic keeps;
+# times as the API writes them, passed as text), plus its owner and version. Then the stock's
+# crossings: one events cte per statement.
+_ORDER_PLACED_EVENT = f"""
+    SELECT '{event_types.ORDER_PLACED}', json_build_object(
+        'order_id', %(order_id)s::text, 'order_status', %(order_status)s::text,
+        'products', (SELECT json_agg(json_build_object(
+                         'product_id', {Taken.PRODUCT_ID}, 'item_count', {Taken.ITEM_COUNT},
+                         'unit_price', {Taken.UNIT_PRICE}::text,
+                         'line_total', ({Taken.UNIT_PRICE} * {Taken.ITEM_COUNT})::text)
+                         ORDER BY {Taken.POSITION})
+                     FROM {Taken.NAME}),
+        'total', (SELECT sum({Taken.UNIT_PRICE} * {Taken.ITEM_COUNT})::text FROM {Taken.NAME}),
+        'currency', %(order_currency)s::text,
+        'created_at', %(order_now_json)s::text, 'updated_at', %(order_now_json)s::text,
+        'user', %(order_username)s::text, 'version', %(order_version)s::int)
+    WHERE EXISTS (SELECT 1 FROM {Taken.NAME})
+    UNION ALL
+    {stock_sql.CROSSING_EVENTS}"""
+
 _PLACE_ORDER = f"WITH {stock_sql.CTES}, {_ORDER_CTES} {stock_sql.RESULT}"
+# With events on (the statement text is fixed per setting, so each is prepared once); with
+# events off the events cte is left out of the statement entirely.
+_PLACE_ORDER_WITH_EVENTS = (
+    f"WITH {stock_sql.CTES}, {_ORDER_CTES}, {outbox_sql.cte(_ORDER_PLACED_EVENT)} "
+    f"{stock_sql.RESULT}"
+)
 
 
 def _place_in_one_statement(
     order: Order, owner: str, lines: dict[str, int], partial: bool
 ) -> StockDecrease:
+    params = _place_order_params(order, owner, lines, partial)
+    if not events_enabled():
+        with connection.cursor() as cursor:
+            cursor.execute(_PLACE_ORDER, params)
+            return stock_sql.outcome(cursor.fetchall())
     with connection.cursor() as cursor:
-        cursor.execute(_PLACE_ORDER, _place_order_params(order, owner, lines, partial))
-        return stock_sql.outcome(cursor.fetchall())
+        events = _place_order_events_params(order, owner)
+        cursor.execute(_PLACE_ORDER_WITH_EVENTS, _params_joined(params, events))
+        decrease = stock_sql.outcome(cursor.fetchall())
+    events_written([event_types.ORDER_PLACED, *decrease.crossings])
+    return decrease
 
 
 def _place_order_params(
@@ -150,6 +197,18 @@ def _place_order_params(
         "order_now": order.created_at,
     }
     return _params_joined(stock, own)
+
+
+def _place_order_events_params(order: Order, owner: str) -> dict[str, Any]:
+    """What _PLACE_ORDER_WITH_EVENTS adds to _place_order_params."""
+    own = {
+        "order_currency": settings.CURRENCY,
+        "order_now_json": json_time(order.created_at),
+        "order_username": owner,
+    }
+    return _params_joined(
+        outbox_sql.params(created_at=order.created_at), stock_sql.crossing_params(), own
+    )
 
 
 def _params_joined(*pieces: Mapping[str, Any]) -> dict[str, Any]:
@@ -185,4 +244,13 @@ def _place_in_transaction(
             )
             for product_id, count in decrease.taken.items()
         )
+        _placed_event_record(order, owner, decrease)
     return decrease
+
+
+def _placed_event_record(order: Order, owner: str, decrease: StockDecrease) -> None:
+    """order.placed, in the transaction (what the one statement's _ORDER_PLACED_EVENT writes)."""
+    if events_enabled():
+        data = order_body(order, decrease.taken, decrease.prices)
+        data = {**data, "user": owner, "version": order.version}
+        event_record(event_types.ORDER_PLACED, data, created_at=order.created_at)

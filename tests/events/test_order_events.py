@@ -1,5 +1,6 @@
 """Every committed order change writes exactly its event, in its transaction (SPEC §12); refused
-requests write none. The one-statement order (placing) is wired elsewhere."""
+requests write none. Placing (order.placed) and the stock's crossings:
+test_placed_and_stock_events.py."""
 
 import json
 from collections.abc import Callable

@@ -1,6 +1,6 @@
 """The storm: many clients, random place / replay / edit / cancel / restock / reprice / read
 against gunicorn workers for a set time, then every SPEC §7 invariant, the §11 stock ledger
-(and `manage.py stock_audit`) and the §10 totals checked from the database.
+(and `manage.py stock_audit`), the §10 totals and the §12 events checked from the database.
 
 Each buyer owns its orders, so it knows exactly what each must hold after every 200, and at
 which unit price (a line keeps its price whatever the product's price does); every order body
@@ -11,6 +11,7 @@ count only when answered 200.
 """
 
 import io
+import json
 import random
 import threading
 import time
@@ -23,7 +24,11 @@ import requests
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
+from orderservice.events import event_types
+from orderservice.events.models import Event
 from orderservice.idempotency.models import IdempotencyKey
+from orderservice.inventory.models import Product, StockMovement
+from orderservice.inventory.stock_status import stock_crossing
 from orderservice.orders.models import Order, OrderItem
 from orderservice.orders.status import OrderStatus
 from tests.faults.traffic import Call, call, new_key, orders_without_items, session_for
@@ -324,4 +329,49 @@ def _check_database(buyers: list[Buyer], ledger: StockLedger) -> list[str]:
     stored_200 = IdempotencyKey.objects.filter(response_status=200).count()
     if keyed_200 != stored_200:
         violations.append(f"idempotency: {keyed_200} keyed 200s, {stored_200} keys stored")
+    violations.extend(_event_violations(stored))
+    return violations
+
+
+def _event_violations(stored: dict[str, str]) -> list[str]:
+    """§12 from the database: each stored order has one order.placed, one order.cancelled iff
+    it is cancelled (and no event names an order not stored); each product's crossing events are
+    those its ledger replayed gives (count after each movement, from 0), in order."""
+    violations = []
+    events = list(Event.objects.order_by("id").values_list("type", "data"))
+    by_order: dict[str, Counter[str]] = {}
+    by_product: dict[str, list[tuple[str, int]]] = {}
+    for event_type, text in events:
+        data = json.loads(text)
+        if event_type.startswith("order."):
+            by_order.setdefault(data["order_id"], Counter())[event_type] += 1
+        else:
+            by_product.setdefault(data["product_id"], []).append(
+                (event_type, data["product_count"])
+            )
+    if set(by_order) - set(stored):
+        violations.append(
+            f"§12: events of orders not stored: {sorted(set(by_order) - set(stored))[:5]}"
+        )
+    for order_id, status in stored.items():
+        seen = by_order.get(order_id, Counter())
+        cancelled = int(status == OrderStatus.CANCELLED)
+        if seen[event_types.ORDER_PLACED] != 1 or seen[event_types.ORDER_CANCELLED] != cancelled:
+            violations.append(f"§12: {order_id} ({status}) has events {dict(seen)}")
+    thresholds = dict(Product.objects.values_list("product_id", "low_stock_threshold"))
+    expected: dict[str, list[tuple[str, int]]] = {}
+    before: dict[str, int] = {}
+    for product_id, count_after in StockMovement.objects.order_by("id").values_list(
+        "product_id", "count_after"
+    ):
+        crossing = stock_crossing(before.get(product_id, 0), count_after, thresholds[product_id])
+        if crossing is not None:
+            expected.setdefault(product_id, []).append((crossing, count_after))
+        before[product_id] = count_after
+    for product_id in thresholds:
+        if by_product.get(product_id, []) != expected.get(product_id, []):
+            violations.append(
+                f"§12: {product_id}: crossing events {by_product.get(product_id, [])[:8]}, "
+                f"its ledger gives {expected.get(product_id, [])[:8]}"
+            )
     return violations
