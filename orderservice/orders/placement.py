@@ -5,8 +5,9 @@ inventory's stock CTEs (inventory/stock_sql.py) lock the products, decide, write
 its `order_placed` movements, and this module's CTEs insert the order and its lines from the
 stock's `Taken` CTE, each line at the price read from its locked product row. One statement is
 its own transaction: no BEGIN or COMMIT round trips, one round trip whatever the line count, and
-the product locks are held only while it runs. Its text never changes, so with the settings'
-`server_side_binding` psycopg prepares it once it has run a few times on a connection.
+the product locks are held only while it runs. Its text never changes (one text with events,
+one without), and with `server_side_binding` its parameters travel apart from the SQL (Django
+never lets psycopg prepare it; behind PgBouncer, `DB_POOLER=pgbouncer` binds on the client).
 
 Lock order: the products, in product_id order, like every writer of stock (inventory/locks.py),
 so concurrent orders, edits, cancels and restocks queue instead of deadlocking. A new order has
