@@ -115,7 +115,9 @@ def test_operator_restocks_and_ships_in_the_admin(live_server_factory, static_ro
     assert product.json()["product_count"] == 5 - 2 + 7
     assert seen.status_code == 200
     assert seen.json()["order_status"] == "shipped"
-    assert seen.json()["products"] == [{"product_id": "SKU-1", "item_count": 2}]
+    assert seen.json()["products"] == [
+        {"product_id": "SKU-1", "item_count": 2, "unit_price": "0.00", "line_total": "0.00"}
+    ]
 
 
 def _operate(page: Any, url: str, order_id: str) -> None:
