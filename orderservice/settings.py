@@ -271,6 +271,8 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_PARSER_CLASSES": ["orderservice.api.parsers.JSONParser"],
     "DEFAULT_RENDERER_CLASSES": ["orderservice.api.renderers.JSONRenderer"],
+    # DRF's, with the usual answers known in advance (see the module for what it saves).
+    "DEFAULT_CONTENT_NEGOTIATION_CLASS": "orderservice.api.negotiation.ContentNegotiation",
     "EXCEPTION_HANDLER": "orderservice.api.errors.exception_handler",
     "DEFAULT_SCHEMA_CLASS": "orderservice.api.autoschema.AutoSchema",
     "UNAUTHENTICATED_USER": None,
