@@ -98,7 +98,9 @@ class OrderListApi(APIView):
             )
             order = placed.order
             return _order_response(
-                placed_body(placed), order, headers={"Location": f"/orders/{order.id}"}
+                placed_body(order, placed.lines, placed.prices, placed.out_of_stock),
+                order,
+                headers={"Location": f"/orders/{order.id}"},
             )
 
         # With a key: run once, store the answer in the order's transaction, replay it on a retry.

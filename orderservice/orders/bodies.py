@@ -1,17 +1,15 @@
 """The JSON bodies of the order endpoints, for the views and the OpenAPI examples alike."""
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from django.conf import settings
 
 from orderservice.api.fields import money_text
+from orderservice.inventory.exceptions import Shortage
 from orderservice.orders.lines import LineChange, line_total, order_total
 from orderservice.orders.models import Order
-
-if TYPE_CHECKING:  # placement writes order.placed with order_body: no import cycle at run time
-    from orderservice.orders.placement import PlacedOrder
 
 
 def order_body(
@@ -30,8 +28,12 @@ def order_body(
     }
 
 
-def placed_body(placed: "PlacedOrder") -> dict[str, Any]:
-    order = placed.order
+def placed_body(
+    order: Order,
+    lines: Mapping[str, int],
+    prices: Mapping[str, Decimal],
+    out_of_stock: Sequence[Shortage],
+) -> dict[str, Any]:
     return {
         "message": "Success! Order placed",
         "order_id": order.id,
@@ -41,14 +43,14 @@ def placed_body(placed: "PlacedOrder") -> dict[str, Any]:
                 "product_id": pid,
                 "product_count": count,
                 "item_count": count,
-                **_priced(placed.prices[pid], count),
+                **_priced(prices[pid], count),
             }
-            for pid, count in placed.lines.items()
+            for pid, count in lines.items()
         ],
-        **_totals(placed.lines, placed.prices),
+        **_totals(lines, prices),
         "out_of_stock": [
             {"product_id": s.product_id, "requested": s.requested, "available": s.available}
-            for s in placed.out_of_stock
+            for s in out_of_stock
         ],
     }
 

@@ -11,7 +11,6 @@ from orderservice.inventory.exceptions import Shortage
 from orderservice.orders import bodies
 from orderservice.orders.lines import LineChange
 from orderservice.orders.models import Order
-from orderservice.orders.placement import PlacedOrder
 from orderservice.orders.status import OrderStatus
 
 # --- error examples --------------------------------------------------------------------------
@@ -144,21 +143,12 @@ def _response(name: str, body: object, summary: str = "") -> OpenApiExample:
 
 PLACED_PARTIAL = _response(
     "partial",
-    bodies.placed_body(
-        PlacedOrder(
-            _order(),
-            lines={"SKU-1": 2},
-            prices=_PRICES,
-            out_of_stock=[Shortage("SKU-5", 5, 2)],
-        )
-    ),
+    bodies.placed_body(_order(), {"SKU-1": 2}, _PRICES, [Shortage("SKU-5", 5, 2)]),
     "Placed; one line could not be filled",
 )
 PLACED_FULL = _response(
     "filled",
-    bodies.placed_body(
-        PlacedOrder(_order(), lines={"SKU-1": 2, "SKU-2": 1}, prices=_PRICES, out_of_stock=[])
-    ),
+    bodies.placed_body(_order(), {"SKU-1": 2, "SKU-2": 1}, _PRICES, []),
     "Placed; every line filled",
 )
 _ORDER = bodies.order_body(_order(), {"SKU-1": 2}, _PRICES)
