@@ -32,7 +32,7 @@ raised only once it has committed.
 A connection lost while the statement runs is not retried: the statement may have committed, and
 a second one would place the order twice. The client gets 503 (DatabaseUnavailable) and retries
 safely with an Idempotency-Key. Lock and statement timeouts, deadlocks and serialization failures
-did not commit, and are retried within the budget, as for every write (common/db.py).
+did not commit, and are retried within the budget, as for every write (common/db/transactions.py).
 
 Its events (SPEC §12) are written by the same statement, in its one events CTE
 (events/outbox_sql.py): `order.placed`, only when the order is stored (a refusal writes none, and
