@@ -52,3 +52,20 @@ def etag(response: HttpResponse) -> str:
     assert value is not None
     assert ETAG.fullmatch(value), value
     return value
+
+
+def walk_pages(client: Any, url: str, field: str) -> tuple[list[Any], int]:
+    """Each result's `field`, following `next` links from `url`; and the number of pages."""
+    values: list[Any] = []
+    pages = 0
+    next_url: str | None = url
+    while next_url is not None:
+        response = client.get(next_url)
+        assert response.status_code == 200, response.content
+        page = json_body(response)
+        assert set(page) == {"results", "next"}
+        values.extend(item[field] for item in page["results"])
+        next_url = page["next"]
+        pages += 1
+        assert pages < 100
+    return values, pages

@@ -20,6 +20,7 @@ from tests.api.support import (
     assert_error,
     etag,
     json_body,
+    walk_pages,
 )
 from tests.factories import ProductFactory, UserFactory, place_order, stock
 
@@ -68,23 +69,6 @@ def _body(order: Order, lines: dict[str, int]) -> dict[str, Any]:
 
 def _cursor(position: Any) -> str:
     return cursor_for(position)  # signed: what is tested is the shape check behind the signature
-
-
-def _walk(client: APIClient, url: str) -> tuple[list[str], int]:
-    """Every order id, following `next` links; and the number of pages."""
-    ids: list[str] = []
-    pages = 0
-    next_url: str | None = url
-    while next_url is not None:
-        response = client.get(next_url)
-        assert response.status_code == 200, response.content
-        page = json_body(response)
-        assert set(page) == {"results", "next"}
-        ids.extend(order["order_id"] for order in page["results"])
-        next_url = page["next"]
-        pages += 1
-        assert pages < 100
-    return ids, pages
 
 
 # --- one order -------------------------------------------------------------------------------
@@ -289,7 +273,7 @@ def test_next_links_walk_every_order_once_even_with_equal_timestamps(
     expected = list(Order.objects.order_by("-created_at", "-id").values_list("id", flat=True))
 
     # when
-    ids, pages = _walk(client_user, f"/orders?limit={limit}")
+    ids, pages = walk_pages(client_user, f"/orders?limit={limit}", "order_id")
 
     # then
     assert ids == expected
@@ -305,7 +289,7 @@ def test_the_status_filter_holds_across_pages(client_user: APIClient) -> None:
     place_order(user=UserFactory.create(username="bob"), lines={"SKU-1": 1}, status="shipped")
 
     # when
-    ids, pages = _walk(client_user, "/orders?status=shipped&limit=2")
+    ids, pages = walk_pages(client_user, "/orders?status=shipped&limit=2", "order_id")
 
     # then
     assert ids == shipped[::-1]

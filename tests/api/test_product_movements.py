@@ -8,7 +8,14 @@ from rest_framework.test import APIClient
 from orderservice.api.pagination import cursor_for
 from orderservice.common import clock
 from orderservice.inventory.services import product_adjust, product_restock
-from tests.api.support import FORBIDDEN, INVALID, PRODUCT_NOT_FOUND, assert_error, json_body
+from tests.api.support import (
+    FORBIDDEN,
+    INVALID,
+    PRODUCT_NOT_FOUND,
+    assert_error,
+    json_body,
+    walk_pages,
+)
 from tests.factories import ProductFactory
 
 pytestmark = pytest.mark.django_db
@@ -24,22 +31,6 @@ REASONS = (
 @pytest.fixture
 def product() -> None:
     ProductFactory.create(product_id="A-1", product_count=10)
-
-
-def _walk(client: APIClient, url: str) -> tuple[list[int], int]:
-    deltas: list[int] = []
-    pages = 0
-    next_url: str | None = url
-    while next_url is not None:
-        response = client.get(next_url)
-        assert response.status_code == 200, response.content
-        page = json_body(response)
-        assert set(page) == {"results", "next"}
-        deltas.extend(movement["delta"] for movement in page["results"])
-        next_url = page["next"]
-        pages += 1
-        assert pages < 100
-    return deltas, pages
 
 
 @pytest.mark.usefixtures("product")
@@ -90,7 +81,7 @@ def test_movement_pages_walk_every_movement_once(client_staff: APIClient, limit:
         product_restock(product_id="A-1", amount=amount, actor="boss")
 
     # when
-    deltas, pages = _walk(client_staff, f"{URL}?limit={limit}")
+    deltas, pages = walk_pages(client_staff, f"{URL}?limit={limit}", "delta")
 
     # then
     assert deltas == [7, 6, 5, 4, 3, 2, 1, 10]
@@ -105,9 +96,9 @@ def test_movements_filtered_by_reason_page_through_the_filter(client_staff: APIC
         product_adjust(product_id="A-1", delta=-1, reason="lost", actor="boss")
 
     # when
-    restocks, _ = _walk(client_staff, f"{URL}?reason=restock&limit=2")
-    lost, _ = _walk(client_staff, f"{URL}?reason=lost")
-    found, _ = _walk(client_staff, f"{URL}?reason=found")
+    restocks, _ = walk_pages(client_staff, f"{URL}?reason=restock&limit=2", "delta")
+    lost, _ = walk_pages(client_staff, f"{URL}?reason=lost", "delta")
+    found, _ = walk_pages(client_staff, f"{URL}?reason=found", "delta")
 
     # then
     assert restocks == [3, 2, 1]
@@ -121,7 +112,7 @@ def test_only_this_products_movements_are_listed(client_staff: APIClient) -> Non
     ProductFactory.create(product_id="B-2", product_count=4)
 
     # when
-    deltas, _ = _walk(client_staff, URL)
+    deltas, _ = walk_pages(client_staff, URL, "delta")
 
     # then
     assert deltas == [10]

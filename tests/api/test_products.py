@@ -6,7 +6,7 @@ import pytest
 from rest_framework.test import APIClient
 
 from orderservice.inventory.models import Product
-from tests.api.support import INVALID, PRODUCT_NOT_FOUND, assert_error, json_body
+from tests.api.support import INVALID, PRODUCT_NOT_FOUND, assert_error, json_body, walk_pages
 from tests.factories import ProductFactory, UserFactory, place_order, stock
 from tests.unit.validation_cases import (
     PRODUCT_CREATE_INVALID,
@@ -41,22 +41,6 @@ def _rows() -> list[tuple[str, str, int]]:
     )
 
 
-def _walk(client: APIClient, url: str) -> tuple[list[str], int]:
-    ids: list[str] = []
-    pages = 0
-    next_url: str | None = url
-    while next_url is not None:
-        response = client.get(next_url)
-        assert response.status_code == 200, response.content
-        page = json_body(response)
-        assert set(page) == {"results", "next"}
-        ids.extend(product["product_id"] for product in page["results"])
-        next_url = page["next"]
-        pages += 1
-        assert pages < 100
-    return ids, pages
-
-
 # --- reading ---------------------------------------------------------------------------------
 
 
@@ -85,7 +69,7 @@ def test_product_pages_walk_every_product_once(client_user: APIClient, limit: in
     ids = sorted(ProductFactory.create().product_id for _ in range(6))
 
     # when
-    seen, pages = _walk(client_user, f"/products?limit={limit}")
+    seen, pages = walk_pages(client_user, f"/products?limit={limit}", "product_id")
 
     # then
     assert seen == ids
