@@ -4,6 +4,7 @@ an order waiting on a price change takes the new price (PostgreSQL)."""
 
 import random
 import time
+from collections.abc import Callable
 from decimal import Decimal
 from functools import partial
 
@@ -70,34 +71,41 @@ def test_a_count_waiting_on_a_change_sees_it_and_is_refused(change: str) -> None
     assert ledger_violations() == []
 
 
+def _count_by_hand(
+    seed: int, deadline: float, count: Callable[[random.Random, int], int]
+) -> list[tuple[int, int]]:
+    """Count by hand (a read outside any lock), then post `count(rng, seen)` with
+    expected_count=seen until the deadline; the (movement id, count seen) of each applied one."""
+    rng = random.Random(seed)
+    applied = []
+    for _ in range(ROUNDS):
+        if time.monotonic() > deadline:
+            break
+        product_id = rng.choice("AB")
+        seen = _stock(product_id)
+        try:
+            adjusted = product_adjust(
+                product_id=product_id,
+                set_to=count(rng, seen),
+                expected_count=seen,
+                reason="correction",
+                note=f"seen {seen}",
+                actor=f"counter-{seed}",
+            )
+        except StockNotAsExpected:
+            continue
+        if adjusted.movement is not None:
+            applied.append((adjusted.movement.pk, seen))
+    return applied
+
+
 def test_counts_racing_restocks_and_adjustments_never_apply_over_an_unseen_change() -> None:
     # given
     products_create({"A": 50, "B": 50})
     deadline = time.monotonic() + SECONDS
 
     def counter(seed: int) -> list[tuple[int, int]]:
-        """Count by hand (a read outside any lock), then post the count with expected_count."""
-        rng = random.Random(seed)
-        applied = []
-        for _ in range(ROUNDS):
-            if time.monotonic() > deadline:
-                break
-            product_id = rng.choice("AB")
-            seen = _stock(product_id)
-            try:
-                adjusted = product_adjust(
-                    product_id=product_id,
-                    set_to=max(0, seen + rng.randint(-3, 3)),
-                    expected_count=seen,
-                    reason="correction",
-                    note=f"seen {seen}",
-                    actor=f"counter-{seed}",
-                )
-            except StockNotAsExpected:
-                continue
-            if adjusted.movement is not None:
-                applied.append((adjusted.movement.pk, seen))
-        return applied
+        return _count_by_hand(seed, deadline, lambda rng, seen: max(0, seen + rng.randint(-3, 3)))
 
     def mover(seed: int) -> int:
         rng = random.Random(seed)
@@ -203,26 +211,7 @@ def test_counts_racing_orders_never_apply_over_an_unseen_change() -> None:
     deadline = time.monotonic() + SECONDS
 
     def counter(seed: int) -> list[tuple[int, int]]:
-        rng = random.Random(seed)
-        applied = []
-        for _ in range(ROUNDS):
-            if time.monotonic() > deadline:
-                break
-            product_id = rng.choice("AB")
-            seen = _stock(product_id)
-            try:
-                adjusted = product_adjust(
-                    product_id=product_id,
-                    set_to=seen + rng.randint(0, 3),
-                    expected_count=seen,
-                    reason="correction",
-                    actor=f"counter-{seed}",
-                )
-            except StockNotAsExpected:
-                continue
-            if adjusted.movement is not None:
-                applied.append((adjusted.movement.pk, seen))
-        return applied
+        return _count_by_hand(seed, deadline, lambda rng, seen: seen + rng.randint(0, 3))
 
     def buyer(index: int) -> int:
         rng = random.Random(100 + index)
