@@ -2,7 +2,6 @@
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from decimal import Decimal
 
 from django.db.models import BigIntegerField, F, Sum, Value
 from django.db.models.functions import Coalesce
@@ -41,14 +40,6 @@ def product_ids_unknown(*, product_ids: Iterable[str]) -> list[str]:
         return []
     known = Product.objects.filter(product_id__in=wanted).values_list("product_id", flat=True)
     return sorted(wanted - set(known))
-
-
-def product_prices(*, product_ids: Iterable[str]) -> dict[str, Decimal]:
-    """The current price of each named product that exists."""
-    rows = Product.objects.filter(product_id__in=set(product_ids)).values_list(
-        "product_id", "price"
-    )
-    return dict(rows)
 
 
 def movement_list(
