@@ -17,16 +17,9 @@ timestamps as text made by outbox.json_time so that they read as the API writes 
 parameters of `params(...)` (named `events_*`) with the statement's own. Count the events once
 the statement has run with outbox.events_written([...]).
 
-Example, the order placed (only when something was taken):
-
-    SELECT 'order.placed', json_build_object(
-        'order_id', %(order_id)s::text, 'order_status', %(order_status)s::text,
-        'products', (SELECT json_agg(json_build_object('product_id', product_id,
-                                                       'item_count', item_count) ORDER BY ord)
-                     FROM taken),
-        'created_at', %(order_now_json)s::text, 'updated_at', %(order_now_json)s::text,
-        'user', %(order_username)s::text, 'version', %(order_version)s::int)
-    WHERE EXISTS (SELECT 1 FROM taken)
+The order placed is orders/placement.py `_ORDER_PLACED_EVENT` (only when something was taken:
+`WHERE EXISTS (SELECT 1 FROM taken)`, its lines priced and totalled as order_body renders them);
+the stock crossings are inventory/stock_sql.py `CROSSING_EVENTS`.
 """
 
 from datetime import datetime
