@@ -19,8 +19,10 @@ def new_order_id() -> str:
 
 class Order(models.Model):
     id = models.CharField(primary_key=True, max_length=32, default=new_order_id, editable=False)
+    # No index of its own: order_user_newest starts with user_id (every order insert writes
+    # each index; the lookups and the foreign-key check use that one).
     user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="orders"
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="orders", db_index=False
     )
     status = models.CharField(
         max_length=16, choices=OrderStatus.choices, default=OrderStatus.PLACED
@@ -43,9 +45,18 @@ class Order(models.Model):
 
 
 class OrderItem(models.Model):
-    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="items")
+    # Indexes: only those a query uses. one_line_per_product (order_id, product_id) serves an
+    # order's lines and the order's foreign key; orderitem_product, a product's lines (the
+    # PROTECT check when a product is deleted). db_index=False: no duplicate of either, and no
+    # `varchar_pattern_ops` (LIKE) copy, which Django adds to a text column's own index and no
+    # query here uses; each would be written on every line of every order.
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="items", db_index=False)
     product = models.ForeignKey(
-        "inventory.Product", on_delete=models.PROTECT, related_name="+", db_column="product_id"
+        "inventory.Product",
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_column="product_id",
+        db_index=False,
     )
     item_count = models.PositiveIntegerField()
     # The product's price when the line entered the order (SPEC §10): kept when the count
@@ -54,6 +65,7 @@ class OrderItem(models.Model):
 
     class Meta:
         ordering = ["id"]
+        indexes = [models.Index(fields=["product"], name="orderitem_product")]
         constraints = [
             models.CheckConstraint(
                 condition=models.Q(item_count__gt=0), name="item_count_positive"

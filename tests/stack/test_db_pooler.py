@@ -52,6 +52,7 @@ def test_behind_pgbouncer_no_options_are_sent_and_parameters_are_bound_on_the_cl
     assert found["pooler"] == "pgbouncer"
     assert "options" not in found["options"]
     assert found["options"]["server_side_binding"] is False
+    assert found["options"]["prepare_threshold"] is None  # PgBouncer 1.18 cannot route them
     assert found["no_named_cursors"] is True  # QuerySet.iterator() fetches all at once
     # What PgBouncer's connect_query sets instead (deploy/stack.py renders it from this).
     assert found["session_options"] == SESSION_OPTIONS
@@ -66,17 +67,24 @@ def test_behind_pgbouncer_binding_stays_on_the_client_whatever_else_is_set():
 
     assert "options" not in found["options"]
     assert found["options"]["server_side_binding"] is False
+    assert found["options"]["prepare_threshold"] is None  # PgBouncer 1.18 cannot route them
 
 
 def test_without_a_pooler_the_timeouts_travel_as_the_startup_options():
     found = settings_with(DATABASE_URL=PG_URL)
 
     assert found["pooler"] == "none"
-    assert found["options"]["options"] == SESSION_OPTIONS
+    assert found["options"]["options"] == f"{SESSION_OPTIONS} -c plan_cache_mode=force_generic_plan"
     assert found["options"]["server_side_binding"] is True
+    assert found["options"]["prepare_threshold"] == 5
     assert found["no_named_cursors"] is False
     unbound = settings_with(DATABASE_URL=PG_URL, DB_SERVER_SIDE_BINDING="0")
     assert unbound["options"]["server_side_binding"] is False
+    unprepared = settings_with(
+        DATABASE_URL=PG_URL, DB_PREPARE_THRESHOLD="off", DB_PLAN_CACHE_MODE="auto"
+    )
+    assert unprepared["options"]["prepare_threshold"] is None
+    assert unprepared["options"]["options"].endswith("-c plan_cache_mode=auto")
 
 
 def test_the_timeouts_follow_their_settings():
