@@ -86,3 +86,25 @@ def test_a_connection_lost_mid_statement_is_503_at_once_and_not_retried():
     assert isinstance(outcome[0], DatabaseUnavailable)
     assert Order.objects.count() == 0
     assert Product.objects.get(product_id="SKU-L").product_count == 5
+
+
+def test_the_order_statement_is_prepared_once_and_planned_once():
+    # Planning was ~40% of the statement's database time: after DB_PREPARE_THRESHOLD runs on a
+    # connection it is a named statement with one generic plan (settings: plan_cache_mode).
+    user = UserFactory.create(username="buyer")
+    ProductFactory.create(product_id="SKU-P", product_count=100)
+
+    for _ in range(8):
+        order_place(user=user, lines={"SKU-P": 1}, partial=False)
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT generic_plans, custom_plans FROM pg_prepared_statements"
+            " WHERE statement LIKE '%WITH req AS%INSERT INTO orders_order%'"
+        )
+        plans = cursor.fetchall()
+    assert plans, "the order statement was never prepared"
+    ((generic, custom),) = plans
+    assert custom == 0
+    assert generic >= 8 - 5  # every run after the threshold reused the one plan
+    assert Product.objects.get(product_id="SKU-P").product_count == 92
