@@ -18,6 +18,7 @@ from django.db.models import Case, F, Value, When
 
 from orderservice.common import clock
 from orderservice.common.db import in_transaction, require_transaction
+from orderservice.common.db.sql_text import compact
 from orderservice.events import outbox_sql
 from orderservice.events.outbox import events_enabled, events_written
 from orderservice.inventory import stock_sql
@@ -155,9 +156,10 @@ def _exchange_on_locked_rows(
     return StockDecrease(taken=taken, shortages=shortages, prices=prices)
 
 
-_EXCHANGE = f"WITH {stock_sql.CTES} {stock_sql.RESULT}"
+# Compacted (common/db/sql_text.py): under 4 KiB the driver converts the text once per process.
+_EXCHANGE = compact(f"WITH {stock_sql.CTES} {stock_sql.RESULT}")
 # With events on, the same statement writes the stock-status crossings too (SPEC §12).
-_EXCHANGE_WITH_EVENTS = (
+_EXCHANGE_WITH_EVENTS = compact(
     f"WITH {stock_sql.CTES}, {outbox_sql.cte(stock_sql.CROSSING_EVENTS)} {stock_sql.RESULT}"
 )
 

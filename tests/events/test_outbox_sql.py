@@ -6,7 +6,6 @@ import re
 
 import pytest
 from django.db import connection
-from django.test import override_settings
 
 from orderservice.common import clock
 from orderservice.common.db import in_transaction
@@ -90,10 +89,3 @@ def test_the_same_columns_as_the_orm_path():
     assert json.loads(sql_row["data"]) == json.loads(orm_row["data"])
     assert 0 < sql_row["xid"] < orm_row["xid"]
     assert sql_row["event_id"] != orm_row["event_id"]
-
-
-@override_settings(EVENTS_ENABLED=False)
-def test_events_off_writes_none():
-    _run()
-
-    assert not Event.objects.exists()
