@@ -69,7 +69,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     add("--pg-url", default=os.environ.get("BENCH_PG_URL", DEFAULT_PG_URL), help="server URL")
     add("--db", default=os.environ.get("BENCH_DB", "os_bench"), help="database (re)created")
     add("--drop-db", action="store_true", help="drop the database at the end (default: keep)")
-    add("--pgbench-protocol", default="simple", choices=["simple", "extended", "prepared"])
+    # prepared: the service prepares its statements on a direct connection (DB_PREPARE_THRESHOLD),
+    # so the ceiling does too; `simple` is what the service does behind PgBouncer.
+    add("--pgbench-protocol", default="prepared", choices=["simple", "extended", "prepared"])
     add("--app-dir", type=Path, default=REPO_DIR, help="checkout whose service is measured")
     add("--commit", help="measure this git revision instead (exported; the work tree untouched)")
     add("--results-dir", type=Path, default=REPO_DIR / "bench" / "results")
