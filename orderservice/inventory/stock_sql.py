@@ -16,7 +16,8 @@ fail the constraint (a 500) though the stock suffices. `available` is the latest
 under the lock, so it cannot change until commit.
 
 What it writes besides the stock, in the same statement: a movement (the ledger, ledger.py) for
-each product whose stock moved, its `count_after` the moved row's new value (`moved`'s RETURNING,
+each product whose stock moved, in product_id order (the lock order; `moved` itself comes in
+whatever order the plan joins it), its `count_after` the moved row's new value (`moved`'s RETURNING,
 never a second read), its reason, order_id and actor given as parameters (the inventory knows
 nothing of orders); and `unfilled_units` (SPEC §11), the units asked for and not given: the short
 lines of a partial take, every line to take of a refused one (none when a product is unknown).
@@ -109,6 +110,7 @@ stock_movements AS (
     SELECT moved.product_id, -moved.delta, moved.product_count, %(stock_reason)s::text,
            %(stock_order_id)s::text, %(stock_actor)s::text, NULL, %(stock_now)s
     FROM moved
+    ORDER BY moved.product_id
 ),
 unfilled AS (
     UPDATE inventory_product p
