@@ -6,16 +6,20 @@ from dataclasses import dataclass
 from django.db.models import BigIntegerField, F, Sum, Value
 from django.db.models.functions import Coalesce
 
+from orderservice.common.db.by_key import KeyReader
 from orderservice.inventory.exceptions import ProductNotFound
 from orderservice.inventory.models import MovementReason, Product, StockMovement
 from orderservice.inventory.stock_status import stock_status_condition
 
+_product_by_id = KeyReader(Product)
+
 
 def product_get(*, product_id: str) -> Product:
-    try:
-        return Product.objects.get(product_id=product_id)
-    except Product.DoesNotExist as exc:
-        raise ProductNotFound(product_id) from exc
+    # By key with a statement built once (common/db/by_key.py): the framework floor's one read.
+    product = _product_by_id.get(product_id)
+    if product is None:
+        raise ProductNotFound(product_id)
+    return product
 
 
 def product_list(

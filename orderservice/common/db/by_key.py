@@ -1,0 +1,44 @@
+"""One row by its primary key, with a statement built once: the hot reads' path on PostgreSQL.
+
+`Model.objects.get(pk=key)` builds a QuerySet and a WHERE tree and compiles them into SQL on
+every call: for `GET /products/{id}` that was ~0.9 M of the request's 2.7 M CPU instructions
+(`make bench-layers`, PostgreSQL). The SQL is the same every time, so `KeyReader` builds it once
+per model, and the row becomes an instance through `Model.from_db`, the documented hook for
+loading a row. On PostgreSQL psycopg already returns each column as its field's Python type
+(NUMERIC as Decimal, timestamptz as an aware datetime, in UTC as Django sets the connection), so
+the ORM would convert nothing either; a field with a `from_db_value` of its own is refused at
+start. SQLite returns NUMERIC as a float, which the ORM converts: there the reader is the ORM.
+tests/services/test_by_key.py compares every field with the ORM's instance on both databases.
+"""
+
+from typing import Any, Generic, TypeVar
+
+from django.db import connection, models
+
+M = TypeVar("M", bound=models.Model)
+
+
+class KeyReader(Generic[M]):
+    """`get(key)`: the `model` row whose primary key is `key`, or None."""
+
+    def __init__(self, model: type[M]) -> None:
+        fields = model._meta.concrete_fields
+        converted = [field.name for field in fields if hasattr(field, "from_db_value")]
+        if converted:
+            raise TypeError(f"{model.__name__}: {converted} convert their values; use the ORM")
+        self.model = model
+        self._attnames = [field.attname for field in fields]
+        columns = ", ".join(f'"{field.column}"' for field in fields)
+        pk = model._meta.pk
+        assert pk is not None
+        self._sql = f'SELECT {columns} FROM "{model._meta.db_table}" WHERE "{pk.column}" = %s'
+
+    def get(self, key: Any) -> M | None:
+        if connection.vendor != "postgresql":
+            return self.model._default_manager.filter(pk=key).first()
+        with connection.cursor() as cursor:
+            cursor.execute(self._sql, [key])
+            row = cursor.fetchone()
+        if row is None:
+            return None
+        return self.model.from_db(connection.alias, self._attnames, row)
