@@ -12,7 +12,8 @@
 -- so concurrent clients queue instead of deadlocking; a bare `UPDATE ... WHERE product_id IN`
 -- locks in heap order and deadlocks under the hot product. The order id (24 random hex digits,
 -- as the service's) is drawn here, so both statements name the same order; the movements' actor
--- is the user's name, as the service writes it.
+-- is the user's name, as the service writes it. Every variable is cast: with `--protocol prepared`
+-- (the runner's default, as the service prepares) a bare parameter has no type.
 
 \set p1 random(0, :products - 1) * (1 - :hot)
 \set p2 (:p1 + random(1, :products / 3)) % :products
@@ -25,9 +26,9 @@
 \set oid_low random(0, 2147483647)
 BEGIN;
 WITH line (product_id, item_count, ord) AS (
-    VALUES ('SKU-' || lpad(:p1::text, :width, '0'), :n1, 1),
-           ('SKU-' || lpad(:p2::text, :width, '0'), :n2, 2),
-           ('SKU-' || lpad(:p3::text, :width, '0'), :n3, 3)
+    VALUES ('SKU-' || lpad(:p1::text, :width, '0'), :n1::int, 1),
+           ('SKU-' || lpad(:p2::text, :width, '0'), :n2::int, 2),
+           ('SKU-' || lpad(:p3::text, :width, '0'), :n3::int, 3)
 ), locked AS MATERIALIZED (
     SELECT product.product_id, product.price
       FROM inventory_product AS product JOIN line USING (product_id)
@@ -43,8 +44,8 @@ WITH line (product_id, item_count, ord) AS (
     INSERT INTO inventory_stockmovement
            (product_id, delta, count_after, reason, order_id, actor, note, created_at)
     SELECT moved.product_id, -moved.item_count, moved.product_count, 'order_placed',
-           'ord_' || lpad(to_hex(:oid_high), 12, '0') || lpad(to_hex(:oid_low), 12, '0'),
-           'bench-' || lpad((:uid - :min_user)::text, 4, '0'), NULL, now()
+           'ord_' || lpad(to_hex(:oid_high::int), 12, '0') || lpad(to_hex(:oid_low::int), 12, '0'),
+           'bench-' || lpad((:uid::int - :min_user::int)::text, 4, '0'), NULL, now()
       FROM moved
 )
 SELECT max(locked.price) FILTER (WHERE line.ord = 1) AS price1,
@@ -54,15 +55,15 @@ SELECT max(locked.price) FILTER (WHERE line.ord = 1) AS price1,
 \gset
 WITH new_order AS (
     INSERT INTO orders_order (id, user_id, status, version, created_at, updated_at)
-    VALUES ('ord_' || lpad(to_hex(:oid_high), 12, '0') || lpad(to_hex(:oid_low), 12, '0'),
-            :uid, 'placed', 1, now(), now())
+    VALUES ('ord_' || lpad(to_hex(:oid_high::int), 12, '0') || lpad(to_hex(:oid_low::int), 12, '0'),
+            :uid::int, 'placed', 1, now(), now())
     RETURNING id
 )
 INSERT INTO orders_orderitem (order_id, product_id, item_count, unit_price)
 SELECT new_order.id, line.product_id, line.item_count, line.unit_price
   FROM new_order,
-       (VALUES ('SKU-' || lpad(:p1::text, :width, '0'), :n1, :price1::numeric),
-               ('SKU-' || lpad(:p2::text, :width, '0'), :n2, :price2::numeric),
-               ('SKU-' || lpad(:p3::text, :width, '0'), :n3, :price3::numeric))
+       (VALUES ('SKU-' || lpad(:p1::text, :width, '0'), :n1::int, :price1::numeric),
+               ('SKU-' || lpad(:p2::text, :width, '0'), :n2::int, :price2::numeric),
+               ('SKU-' || lpad(:p3::text, :width, '0'), :n3::int, :price3::numeric))
        AS line (product_id, item_count, unit_price);
 END;
