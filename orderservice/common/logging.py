@@ -48,8 +48,7 @@ class JsonFormatter(logging.Formatter):
     cost: its generic walk over every attribute of every record cost about 60k instructions a
     line, 2% of a GET of one product (`make bench-layers`). Here the extra fields (every record
     attribute that is neither a standard LogRecord one nor private, in the record's order) are
-    worked out once per shape of record (its attribute names, in order: one per call site) and
-    then copied in C.
+    worked out once per shape of record (its attribute names, in order: one per call site).
     """
 
     _RENAMED = {"levelname": "level", "name": "logger", "process": "pid"}
@@ -59,8 +58,8 @@ class JsonFormatter(logging.Formatter):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        # attribute names of a record, in order -> (its extra fields, their names in the line)
-        self._shapes: dict[tuple[Any, ...], tuple[tuple[Any, ...], tuple[Any, ...]]] = {}
+        # attribute names of a record, in order -> (extra field, its name in the line) pairs
+        self._shapes: dict[tuple[Any, ...], tuple[tuple[Any, Any], ...]] = {}
 
     def format(self, record: logging.LogRecord) -> str:
         attrs = record.__dict__
@@ -76,9 +75,9 @@ class JsonFormatter(logging.Formatter):
         if logged_dict or record.exc_info or record.exc_text or record.stack_info:
             self._add_message_fields(line, record, msg.copy() if logged_dict else {})
         shape = tuple(attrs)
-        keys, names = self._shapes.get(shape) or self._learn(shape)
-        line.update(zip(names, map(attrs.__getitem__, keys), strict=True))
-        line["time"] = datetime.fromtimestamp(record.created, tz=UTC)
+        for key, name in self._shapes.get(shape) or self._learn(shape):
+            line[name] = attrs[key]
+        line["time"] = datetime.fromtimestamp(record.created, UTC)
         return orjson.dumps(line, default=orjson_default, option=orjson.OPT_NON_STR_KEYS).decode()
 
     def _add_message_fields(
@@ -94,14 +93,13 @@ class JsonFormatter(logging.Formatter):
         for key, value in fields.items():
             line[self._RENAMED.get(key, key)] = value
 
-    def _learn(self, shape: tuple[Any, ...]) -> tuple[tuple[Any, ...], tuple[Any, ...]]:
-        """The extra fields of records with these attributes, and their names in the line."""
-        keys = tuple(
-            key
+    def _learn(self, shape: tuple[Any, ...]) -> tuple[tuple[Any, Any], ...]:
+        """The extra fields of records with these attributes, with their names in the line."""
+        found = tuple(
+            (key, self._RENAMED.get(key, key))
             for key in shape
             if key not in self._NOT_EXTRA and not (isinstance(key, str) and key.startswith("_"))
         )
-        found = (keys, tuple(self._RENAMED.get(key, key) for key in keys))
         if len(self._shapes) >= self._MAX_SHAPES:
             self._shapes.clear()
         self._shapes[shape] = found
