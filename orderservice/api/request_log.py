@@ -1,12 +1,14 @@
 """One JSON log line per request, and the X-Request-ID that ties a request's log lines together.
 
-Cost per request: a uuid4 when the client sent no usable id, a perf_counter pair and one log
-record (about 20 µs with the JSON formatter). No database access: the user is read only when
+Cost per request: a uuid4 when the client sent no usable id, a perf_counter pair, the response
+header and one log record: about 110k instructions with the JSON formatter, 4.5% of a GET of one
+product (`make bench-layers` on PostgreSQL). No database access: the user is read only when
 authentication has already loaded it.
 """
 
 import logging
 import re
+import sys
 import time
 import uuid
 from collections.abc import Callable
@@ -63,20 +65,38 @@ class RequestLogMiddleware:
         response[REQUEST_ID_HEADER] = request_id
         if logger.isEnabledFor(logging.INFO):
             duration_ms = round((time.perf_counter() - start) * 1000, 2)
-            logger.info(
-                "%s %s %s",
-                request.method,
-                request.path,
-                response.status_code,
-                extra={
-                    "method": request.method,
-                    "path": request.path,
-                    "status": response.status_code,
-                    "duration_ms": duration_ms,
-                    "user": _username(request),
-                },
-            )
+            _log_request(request, response.status_code, duration_ms)
         return response
+
+
+def _log_request(request: HttpRequest, status: int, duration_ms: float) -> None:
+    """The record `logger.info("%s %s %s", method, path, status, extra={...})` would log.
+
+    Built with the logger's own makeRecord and handed to its handlers (`Logger.handle`, the
+    public way in for a record made elsewhere), without the two generic steps of `info()` that
+    cost here and give nothing: the walk up the stack to find the caller (this frame, read
+    directly) and the check of every `extra` key against the record (these five never clash).
+    That spares 25k instructions a request (1% of a GET of one product, `make bench-layers`);
+    tests/ops/test_request_log.py compares the record with the one `info()` makes.
+    """
+    caller = sys._getframe(1)
+    record = logger.makeRecord(
+        logger.name,
+        logging.INFO,
+        caller.f_code.co_filename,
+        caller.f_lineno,
+        "%s %s %s",
+        (request.method, request.path, status),
+        None,
+        caller.f_code.co_name,
+    )
+    fields = record.__dict__
+    fields["method"] = request.method
+    fields["path"] = request.path
+    fields["status"] = status
+    fields["duration_ms"] = duration_ms
+    fields["user"] = _username(request)
+    logger.handle(record)
 
 
 @receiver(request_finished, dispatch_uid="orderservice.api.request_log.forget_request_id")

@@ -14,7 +14,9 @@ URL resolution to the view's answer, and it sees exceptions before the JSON erro
 them into 500s. Answers given by outer middlewares before any view (413 for an oversized body, the
 HTTPS redirect) are not counted here; the request log has them.
 
-Cost: two metric updates per request; each (status, view, method) has its series looked up once.
+Cost: two metric updates per request (three writes to the multiprocess files), about 36k
+instructions, 1.5% of a GET of one product (`make bench-layers`); each (status, view, method)
+has its series looked up once.
 """
 
 import time

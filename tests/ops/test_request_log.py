@@ -7,11 +7,13 @@ import logging
 import re
 import uuid
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 from django.test import override_settings
 
+from orderservice.api import request_log
 from orderservice.api.request_log import request_id_from
 from orderservice.common.logging import JsonFormatter, RequestIdFilter
 from orderservice.inventory import selectors
@@ -192,3 +194,49 @@ def test_a_request_with_a_bad_host_is_one_warning_without_traceback(client, log_
     assert [(line["status"], line["request_id"]) for line in _request_lines(log_lines())] == [
         (400, "bad-host")
     ]
+
+
+def test_the_request_record_is_the_one_logger_info_would_make(client_user):
+    # given: the records reaching the handlers of orderservice.request
+    ProductFactory(product_id="SKU-1")
+    records: list[logging.LogRecord] = []
+
+    class Keep(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            records.append(record)
+
+    handler = Keep()
+    logger = logging.getLogger("orderservice.request")
+    logger.addHandler(handler)
+    old_level = logger.level
+    logger.setLevel(logging.INFO)
+    try:
+        # when: a request, then the same line logged the generic way
+        client_user.get("/products/SKU-1", HTTP_X_REQUEST_ID="same")
+        [served] = records
+        fields = ("method", "path", "status", "duration_ms", "user")
+        logger.info(
+            "%s %s %s",
+            "GET",
+            "/products/SKU-1",
+            200,
+            extra={key: served.__dict__[key] for key in fields},
+        )
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(old_level)
+
+    # then: the same attributes in the same order; only the time and the call site differ (and
+    # the request id the console handler's filter stamps: the second line is outside the request)
+    [served, generic] = records
+    assert list(vars(served)) == list(vars(generic))
+    moment = {"created", "msecs", "relativeCreated", "request_id"}
+    site = {"pathname", "filename", "module", "lineno", "funcName"}
+    assert {k: v for k, v in vars(served).items() if k not in moment | site} == {
+        k: v for k, v in vars(generic).items() if k not in moment | site
+    }
+    # the call site is the middleware's line, as findCaller would have found it
+    assert (served.pathname, served.funcName) == (request_log.__file__, "__call__")
+    source = Path(request_log.__file__).read_text().splitlines()[served.lineno - 1]
+    assert "_log_request(" in source
+    assert served.getMessage() == "GET /products/SKU-1 200"

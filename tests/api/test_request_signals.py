@@ -1,0 +1,114 @@
+"""Django's request receivers dropped at start-up had nothing to do: the state each one would have
+reset is already what it would have set, request after request."""
+
+import weakref
+
+import pytest
+from django.core import signals
+from django.core.cache import close_caches
+from django.core.handlers.base import reset_urlconf
+from django.db import close_old_connections, connection, reset_queries
+from django.test import override_settings
+from django.urls import get_urlconf, resolve, reverse, set_urlconf
+
+from orderservice.api.request_signals import drop_idle_receivers, idle_receivers
+from tests.factories import ProductFactory
+
+pytestmark = pytest.mark.django_db
+
+LOCMEM = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+REDIS = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": "redis://127.0.0.1:6379/6",
+    }
+}
+MEMCACHED = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.memcached.PyMemcacheCache",
+        "LOCATION": "127.0.0.1:11211",
+    }
+}
+
+
+def _connected(signal, receiver) -> bool:
+    live = [
+        ref() if isinstance(ref, weakref.ReferenceType) else ref
+        for _key, ref, _is_async in signal.receivers
+    ]
+    return receiver in live
+
+
+@pytest.mark.parametrize("caches", [LOCMEM, REDIS], ids=["locmem", "redis"])
+def test_the_three_idle_receivers_of_this_service(caches):
+    with override_settings(DEBUG=False, CACHES=caches):
+        assert idle_receivers() == [
+            (signals.request_started, reset_queries),
+            (signals.request_finished, close_caches),
+            (signals.request_finished, reset_urlconf),
+        ]
+
+
+def test_reset_queries_is_kept_with_debug_on():
+    with override_settings(DEBUG=True, CACHES=LOCMEM):
+        assert (signals.request_started, reset_queries) not in idle_receivers()
+
+
+def test_close_caches_is_kept_for_a_backend_with_its_own_close():
+    with override_settings(CACHES={**LOCMEM, "shared": MEMCACHED["default"]}):
+        assert (signals.request_finished, close_caches) not in idle_receivers()
+
+
+def test_dropped_but_connections_are_still_closed_when_old():
+    drop_idle_receivers()
+
+    for signal, receiver in idle_receivers():
+        assert not _connected(signal, receiver)
+    assert _connected(signals.request_started, close_old_connections)
+    assert _connected(signals.request_finished, close_old_connections)
+
+
+def test_without_debug_no_query_is_logged_for_reset_queries_to_clear(client_user):
+    # given
+    ProductFactory(product_id="SKU-1")
+    drop_idle_receivers()
+    logged = len(connection.queries_log)
+
+    # when
+    for _ in range(3):
+        assert client_user.get("/products/SKU-1").status_code == 200
+        assert client_user.post("/orders", {"products": []}, format="json").status_code == 400
+
+    # then
+    assert len(connection.queries_log) == logged
+
+
+def test_after_a_request_urls_resolve_as_after_reset_urlconf(client_user):
+    # given
+    ProductFactory(product_id="SKU-1")
+    drop_idle_receivers()
+
+    # when: a request leaves the thread's URLconf as it set it
+    assert client_user.get("/products/SKU-1").status_code == 200
+    kept = get_urlconf()
+    answers = (reverse("product-detail", args=["SKU-1"]), resolve("/orders").view_name)
+    set_urlconf(None)  # what reset_urlconf does
+
+    # then
+    assert kept in (None, "orderservice.urls")
+    assert (reverse("product-detail", args=["SKU-1"]), resolve("/orders").view_name) == answers
+
+
+@override_settings(ROOT_URLCONF="tests.api.crash_urls")
+def _crash(client_user):
+    return client_user.get("/crash/api")
+
+
+def test_a_request_under_another_urlconf_leaves_nothing_behind(client_user):
+    # given: a request served under another ROOT_URLCONF (set and unset as a setting)
+    drop_idle_receivers()
+    client_user.raise_request_exception = False
+    assert _crash(client_user).status_code == 500
+
+    # then: back to the service's URLs
+    assert resolve("/orders").view_name == "order-list"
