@@ -55,6 +55,11 @@ APP_SERVERS = ("gunicorn", "granian")
 # The app server every live test runs on unless it names one: TEST_APP_SERVER=granian runs the
 # live suite under granian.
 DEFAULT_APP_SERVER = os.environ.get("TEST_APP_SERVER", "gunicorn")
+# Threads per granian worker when a test names none. A granian worker takes every connection the
+# kernel hands its socket and queues the requests for its Python threads: with one thread, one
+# slow request (a row lock wait) holds up the others queued behind it in that worker, where a
+# sync gunicorn worker would not have taken them (tests/faults/test_lock_timeout.py fails so).
+GRANIAN_THREADS = int(os.environ.get("TEST_GRANIAN_THREADS", "4"))
 # Server logs (read them when a test fails); files older than LOG_KEEP_SECONDS are pruned.
 LOG_DIR = Path(tempfile.gettempdir()) / "orderservice-live"
 LOG_KEEP_SECONDS = 3600
@@ -130,7 +135,7 @@ def running_server(
     *,
     workers: int = 4,
     worker_class: str = "sync",
-    threads: int = 1,
+    threads: int | None = None,
     env: Mapping[str, str] | None = None,
     ready_timeout: float = 30.0,
     request_timeout: int = 30,
@@ -139,11 +144,11 @@ def running_server(
     """Run the service under `server` (gunicorn or granian; default DEFAULT_APP_SERVER) until
     the block ends; yield it once every worker answers HTTP.
 
-    gunicorn: `worker_class` and `threads` as its flags, `request_timeout` its worker timeout.
-    granian: `threads` blocking threads per worker (its WSGI workers have no class), and no
-    request timeout (granian has none; the app bounds its own database waits). The server runs
-    in its own session; at the end the whole process group gets SIGTERM, then SIGKILL, whatever
-    happened in the block.
+    gunicorn: `worker_class` and `threads` (default 1) as its flags, `request_timeout` its
+    worker timeout. granian: `threads` blocking threads per worker (default GRANIAN_THREADS; its
+    WSGI workers have no class), and no request timeout (granian has none; the app bounds its
+    own database waits). The server runs in its own session; at the end the whole process group
+    gets SIGTERM, then SIGKILL, whatever happened in the block.
     """
     server = server or DEFAULT_APP_SERVER
     if server not in APP_SERVERS:
@@ -158,7 +163,7 @@ def running_server(
             listener.listen(128)
             port = listener.getsockname()[1]
             command = _gunicorn_command(
-                listener.fileno(), workers, worker_class, threads, request_timeout
+                listener.fileno(), workers, worker_class, threads or 1, request_timeout
             )
             server_env = _server_env(database_url, env)
             pass_fds: tuple[int, ...] = (listener.fileno(),)
@@ -169,7 +174,7 @@ def running_server(
             # port meanwhile, and granian's workers can share it.
             listener = stack.enter_context(_reserved_port())
             port = listener.getsockname()[1]
-            command = _granian_command(port, workers, threads)
+            command = _granian_command(port, workers, threads or GRANIAN_THREADS)
             server_env = _server_env(database_url, env)
             if "PROMETHEUS_MULTIPROC_DIR" not in server_env:
                 # What gunicorn.conf.py does for gunicorn: one folder per server, made before
@@ -314,7 +319,7 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
 
 @pytest.fixture
 def live_server_factory(transactional_db: None) -> Iterator[Callable[..., LiveServer]]:
-    """start(workers=4, worker_class="sync", threads=1, env=None, database_url=None,
+    """start(workers=4, worker_class="sync", threads=None, env=None, database_url=None,
     server=None) -> server.
 
     Every server started is stopped at teardown, before the test database is flushed.
@@ -330,7 +335,7 @@ def live_server_factory(transactional_db: None) -> Iterator[Callable[..., LiveSe
 
 @pytest.fixture
 def live_server_url(live_server_factory: Callable[..., LiveServer]) -> str:
-    """Base URL of the service (4 workers, one thread each), on the test database."""
+    """Base URL of the service (4 workers), on the test database."""
     return live_server_factory(workers=4).url
 
 
