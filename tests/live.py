@@ -1,10 +1,12 @@
-"""The real service under gunicorn for tests, and helpers to drive it and check SPEC §7.
+"""The real service under an app server for tests, and helpers to drive it and check SPEC §7.
 
 Use from a conftest: `from tests.live import live_server_factory, live_server_url  # noqa: F401`.
 
-- `running_server(database_url, workers=4, ...)`: context manager; starts gunicorn on a free
-  127.0.0.1 port with production-like settings, waits until it answers, yields a `LiveServer`
-  (its `url`, master `pid`, `worker_pids()`, `log_tail()`) and kills the whole process group.
+- `running_server(database_url, workers=4, server=..., ...)`: context manager; starts the app
+  server (gunicorn or granian; default TEST_APP_SERVER, else gunicorn) on a free 127.0.0.1 port
+  with production-like settings, waits until every worker answers, yields a `LiveServer` (its
+  `url`, master `pid`, `worker_pids()`, `log_tail()`) and kills the whole process group.
+  `TEST_APP_SERVER=granian make test-pg` runs the whole live suite under granian.
 - `live_server_factory` / `live_server_url`: pytest fixtures on `transactional_db`, so what the
   test creates is committed and visible to the server (PostgreSQL only: the server needs the
   test database by name, see `current_database_url`). `shared_live_server_url`: the same, but
@@ -18,6 +20,7 @@ Use from a conftest: `from tests.live import live_server_factory, live_server_ur
 
 import contextlib
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -48,6 +51,15 @@ from tests.factories import ledger_violations
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 GUNICORN = Path(sys.executable).parent / "gunicorn"
+APP_SERVERS = ("gunicorn", "granian")
+# The app server every live test runs on unless it names one: TEST_APP_SERVER=granian runs the
+# live suite under granian.
+DEFAULT_APP_SERVER = os.environ.get("TEST_APP_SERVER", "gunicorn")
+# Threads per granian worker when a test names none. A granian worker takes every connection the
+# kernel hands its socket and queues the requests for its Python threads: with one thread, one
+# slow request (a row lock wait) holds up the others queued behind it in that worker, where a
+# sync gunicorn worker would not have taken them (tests/faults/test_lock_timeout.py fails so).
+GRANIAN_THREADS = int(os.environ.get("TEST_GRANIAN_THREADS", "4"))
 # Server logs (read them when a test fails); files older than LOG_KEEP_SECONDS are pruned.
 LOG_DIR = Path(tempfile.gettempdir()) / "orderservice-live"
 LOG_KEEP_SECONDS = 3600
@@ -59,8 +71,9 @@ LOG_KEEP_SECONDS = 3600
 @dataclass
 class LiveServer:
     url: str
-    pid: int  # gunicorn master; also the process group id
+    pid: int  # the master (gunicorn's arbiter, granian's main process); also the process group
     log_path: Path
+    server: str  # "gunicorn" or "granian"
     process: subprocess.Popen[bytes] = field(repr=False)
 
     def worker_pids(self) -> list[int]:
@@ -122,92 +135,168 @@ def running_server(
     *,
     workers: int = 4,
     worker_class: str = "sync",
-    threads: int = 1,
+    threads: int | None = None,
     env: Mapping[str, str] | None = None,
     ready_timeout: float = 30.0,
     request_timeout: int = 30,
+    server: str | None = None,
 ) -> Iterator[LiveServer]:
-    """Run `gunicorn orderservice.wsgi` until the block ends; yield it once it answers HTTP.
+    """Run the service under `server` (gunicorn or granian; default DEFAULT_APP_SERVER) until
+    the block ends; yield it once every worker answers HTTP.
 
-    The listening socket is bound here (port 0) and handed to gunicorn as `fd://`, so the port is
-    free and known before gunicorn starts, with no race. Gunicorn runs in its own session; at the
-    end the whole process group gets SIGTERM, then SIGKILL, whatever happened in the block.
+    gunicorn: `worker_class` and `threads` (default 1) as its flags, `request_timeout` its
+    worker timeout. granian: `threads` blocking threads per worker (default GRANIAN_THREADS; its
+    WSGI workers have no class), and no request timeout (granian has none; the app bounds its
+    own database waits). The server runs in its own session; at the end the whole process group
+    gets SIGTERM, then SIGKILL, whatever happened in the block.
     """
-    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    listener.bind(("127.0.0.1", 0))
-    listener.listen(128)
-    port = listener.getsockname()[1]
-    _prune_old_logs()
-    log_file = tempfile.NamedTemporaryFile(  # closed in finally
-        prefix=f"gunicorn-{port}-", suffix=".log", dir=LOG_DIR, delete=False
-    )
-    command = [
-        str(GUNICORN),
-        "orderservice.wsgi",
-        "--bind",
-        f"fd://{listener.fileno()}",
-        "--workers",
-        str(workers),
-        "--worker-class",
-        worker_class,
-        "--threads",
-        str(threads),
-        "--timeout",
-        str(request_timeout),
-        "--graceful-timeout",
-        "3",
-        "--log-level",
-        "warning",
-    ]
-    process = subprocess.Popen(
-        command,
-        cwd=REPO_ROOT,
-        env=_server_env(database_url, env),
-        stdin=subprocess.DEVNULL,
-        stdout=log_file,
-        stderr=subprocess.STDOUT,
-        pass_fds=(listener.fileno(),),
-        start_new_session=True,
-    )
-    listener.close()  # gunicorn holds its own copy
-    server = LiveServer(
-        url=f"http://127.0.0.1:{port}",
-        pid=process.pid,
-        log_path=Path(log_file.name),
-        process=process,
-    )
-    try:
-        _wait_until_answering(server, ready_timeout)
-        yield server
-    finally:
-        _stop(process)
-        log_file.close()
+    server = server or DEFAULT_APP_SERVER
+    if server not in APP_SERVERS:
+        raise ValueError(f"unknown app server {server!r}: one of {APP_SERVERS}")
+    with contextlib.ExitStack() as stack:
+        if server == "gunicorn":
+            # Bound here (port 0) and handed to gunicorn as `fd://`: the port is free and known
+            # before gunicorn starts, with no race.
+            listener = stack.enter_context(socket.socket(socket.AF_INET, socket.SOCK_STREAM))
+            listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            listener.bind(("127.0.0.1", 0))
+            listener.listen(128)
+            port = listener.getsockname()[1]
+            command = _gunicorn_command(
+                listener.fileno(), workers, worker_class, threads or 1, request_timeout
+            )
+            server_env = _server_env(database_url, env)
+            pass_fds: tuple[int, ...] = (listener.fileno(),)
+        else:
+            # granian takes no socket: each worker binds host:port itself with SO_REUSEPORT. A
+            # socket bound here with SO_REUSEPORT (not listening, so it gets no connections)
+            # holds a free port until every worker listens on it: no other program can take the
+            # port meanwhile, and granian's workers can share it.
+            listener = stack.enter_context(_reserved_port())
+            port = listener.getsockname()[1]
+            command = _granian_command(port, workers, threads or GRANIAN_THREADS)
+            server_env = _server_env(database_url, env)
+            if "PROMETHEUS_MULTIPROC_DIR" not in server_env:
+                # What gunicorn.conf.py does for gunicorn: one folder per server, made before
+                # the workers import prometheus_client.
+                metrics_dir = tempfile.mkdtemp(prefix="orderservice-live-metrics-")
+                stack.callback(shutil.rmtree, metrics_dir, ignore_errors=True)
+                server_env["PROMETHEUS_MULTIPROC_DIR"] = metrics_dir
+            pass_fds = ()
+        _prune_old_logs()
+        log_file = stack.enter_context(
+            tempfile.NamedTemporaryFile(
+                prefix=f"{server}-{port}-", suffix=".log", dir=LOG_DIR, delete=False
+            )
+        )
+        process = subprocess.Popen(
+            command,
+            cwd=REPO_ROOT,
+            env=server_env,
+            stdin=subprocess.DEVNULL,
+            stdout=log_file,
+            stderr=subprocess.STDOUT,
+            pass_fds=pass_fds,
+            start_new_session=True,
+        )
+        stack.callback(_stop, process)  # runs before the log file closes
+        if server == "gunicorn":
+            listener.close()  # gunicorn holds its own copy
+        live = LiveServer(
+            url=f"http://127.0.0.1:{port}",
+            pid=process.pid,
+            log_path=Path(log_file.name),
+            server=server,
+            process=process,
+        )
+        _wait_until_answering(live, ready_timeout, workers=workers)
+        listener.close()  # granian's workers all listen now
+        yield live
+
+
+def _gunicorn_command(
+    fd: int, workers: int, worker_class: str, threads: int, request_timeout: int
+) -> list[str]:
+    # gunicorn also reads the repository's gunicorn.conf.py (cwd); these flags win over it.
+    return [
+        str(GUNICORN), "orderservice.wsgi",
+        "--bind", f"fd://{fd}",
+        "--workers", str(workers),
+        "--worker-class", worker_class,
+        "--threads", str(threads),
+        "--timeout", str(request_timeout),
+        "--graceful-timeout", "3",
+        "--log-level", "warning",
+    ]  # fmt: skip
+
+
+def _granian_command(port: int, workers: int, threads: int) -> list[str]:
+    return [
+        sys.executable, "-m", "granian", "--interface", "wsgi", "--no-ws",
+        "--host", "127.0.0.1", "--port", str(port),
+        "--workers", str(workers),
+        "--blocking-threads", str(threads),
+        # A worker that dies (SIGKILL, OOM) is replaced, as gunicorn's arbiter does.
+        "--respawn-failed-workers",
+        # SIGTERM: requests in flight get this long, then the workers are killed.
+        "--workers-kill-timeout", "3",
+        "--log-level", "warning",
+        "orderservice.wsgi:application",
+    ]  # fmt: skip
+
+
+@contextlib.contextmanager
+def _reserved_port() -> Iterator[socket.socket]:
+    """A socket bound to a free 127.0.0.1 port with SO_REUSEPORT, not listening."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+        sock.bind(("127.0.0.1", 0))
+        yield sock
+
+
+def listening_sockets(port: int) -> int:
+    """How many sockets listen on 127.0.0.1:`port` (/proc/net/tcp): one per granian worker."""
+    count = 0
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
+            fields = line.split()
+            local, state = fields[1], fields[3]
+            if state == "0A" and int(local.rsplit(":", 1)[1], 16) == port:
+                count += 1
+    return count
 
 
 def _prune_old_logs() -> None:
     LOG_DIR.mkdir(exist_ok=True)
     cutoff = time.time() - LOG_KEEP_SECONDS
-    for path in LOG_DIR.glob("gunicorn-*.log"):
+    for path in LOG_DIR.glob("*.log"):
         with contextlib.suppress(OSError):
             if path.stat().st_mtime < cutoff:
                 path.unlink()
 
 
-def _wait_until_answering(server: LiveServer, timeout: float) -> None:
+def _wait_until_answering(server: LiveServer, timeout: float, *, workers: int) -> None:
     deadline = time.monotonic() + timeout
+    port = int(server.url.rsplit(":", 1)[1])
     while time.monotonic() < deadline:
         if server.process.poll() is not None:
             raise RuntimeError(
-                f"gunicorn exited with {server.process.returncode}:\n{server.log_tail()}"
+                f"{server.server} exited with {server.process.returncode}:\n{server.log_tail()}"
             )
+        # gunicorn's workers share one listening socket: a connection waits there for the
+        # first free worker. Each granian worker listens on its own socket once its app is
+        # loaded, and the kernel spreads connections over the sockets listening: until all
+        # are, the workers up take all the traffic.
+        if server.server == "granian" and listening_sockets(port) < workers:
+            time.sleep(0.1)
+            continue
         try:
             # Any HTTP answer will do (401 here): the app is imported and a worker is serving.
             requests.get(f"{server.url}/products", timeout=2)
             return
         except requests.RequestException:
             time.sleep(0.1)
-    raise RuntimeError(f"gunicorn did not answer within {timeout}s:\n{server.log_tail()}")
+    raise RuntimeError(f"{server.server} did not answer within {timeout}s:\n{server.log_tail()}")
 
 
 def _stop(process: subprocess.Popen[bytes]) -> None:
@@ -230,7 +319,8 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
 
 @pytest.fixture
 def live_server_factory(transactional_db: None) -> Iterator[Callable[..., LiveServer]]:
-    """start(workers=4, worker_class="sync", threads=1, env=None, database_url=None) -> server.
+    """start(workers=4, worker_class="sync", threads=None, env=None, database_url=None,
+    server=None) -> server.
 
     Every server started is stopped at teardown, before the test database is flushed.
     """
@@ -245,13 +335,13 @@ def live_server_factory(transactional_db: None) -> Iterator[Callable[..., LiveSe
 
 @pytest.fixture
 def live_server_url(live_server_factory: Callable[..., LiveServer]) -> str:
-    """Base URL of the service under gunicorn, 4 sync workers, on the test database."""
+    """Base URL of the service (4 workers), on the test database."""
     return live_server_factory(workers=4).url
 
 
 @pytest.fixture(scope="module")
 def module_live_server(django_db_setup: None) -> Iterator[LiveServer]:
-    """One server (4 sync workers) for a whole test module: starting one costs seconds.
+    """One server (4 workers) for a whole test module: starting one costs seconds.
 
     Use through `shared_live_server_url`, which adds `transactional_db` for each test. Between
     tests the database is flushed under the running server; its idle connections hold no locks.

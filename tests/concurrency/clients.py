@@ -1,7 +1,7 @@
 """Parallel HTTP clients for the concurrency tests: one requests.Session per thread."""
 
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -29,7 +29,7 @@ def thread_session() -> requests.Session:
 class Reply:
     status: int
     body: Any  # parsed JSON, or the raw text when the body was not JSON
-    headers: dict[str, str]
+    headers: Mapping[str, str]  # case-insensitive, as HTTP field names are
 
     @property
     def is_json(self) -> bool:
@@ -64,7 +64,11 @@ def call(
         body: Any = response.json()
     except ValueError:
         body = _NotJson(response.text)
-    return Reply(response.status_code, body, dict(response.headers))
+    # A copy, still case-insensitive: granian sends field names in lower case, gunicorn as the
+    # app wrote them.
+    return Reply(
+        response.status_code, body, requests.structures.CaseInsensitiveDict(response.headers)
+    )
 
 
 def fan_out(jobs: Sequence[Callable[[], T]], *, threads: int, timeout: float = 60.0) -> list[T]:

@@ -3,7 +3,7 @@
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -25,7 +25,9 @@ class Call:
     elapsed: float
     status: int | None  # None: no HTTP answer (connection reset, timeout)
     body: Any = None
-    headers: dict[str, str] = field(default_factory=dict)
+    # Case-insensitive, as HTTP field names are: granian sends them in lower case, gunicorn as
+    # the app wrote them.
+    headers: Mapping[str, str] = field(default_factory=dict)
     error: str | None = None
     content: bytes = b""  # the body as sent
 
@@ -63,7 +65,7 @@ def call(
         elapsed,
         response.status_code,
         body,
-        dict(response.headers),
+        requests.structures.CaseInsensitiveDict(response.headers),
         content=response.content,
     )
 
