@@ -219,7 +219,7 @@ def run_pgbench(
     )
     out = result.stdout + result.stderr
     processed = _grab_int(r"number of transactions actually processed: (\d+)", out)
-    if result.returncode not in (0, 2) or processed is None:
+    if result.returncode not in (0, 2) or not processed:  # none processed: every client aborted
         raise procs.BenchError(
             f"pgbench failed ({result.returncode}) on {scenario}:\n{out[-3000:]}"
         )

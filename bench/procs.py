@@ -299,7 +299,8 @@ class Stack:
         if not self.state_dir.exists():
             return
         _run_stack(self, "down")
-        shutil.copytree(self.state_dir / "logs", self.logs_copy, dirs_exist_ok=True)
+        if (self.state_dir / "logs").exists():  # none when the stack never started
+            shutil.copytree(self.state_dir / "logs", self.logs_copy, dirs_exist_ok=True)
         shutil.rmtree(self.state_dir, ignore_errors=True)
 
 
