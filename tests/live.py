@@ -35,6 +35,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
+import psycopg
 import pytest
 import requests
 from django.db import connection
@@ -469,6 +470,20 @@ class StockLedger:
     def assert_holds(self) -> None:
         problems = self.violations()
         assert not problems, "stock invariant violated:\n" + "\n".join(problems)
+
+
+def raw_connection() -> psycopg.Connection:
+    """A psycopg connection of its own to the test database, outside Django (not autocommit):
+    to hold a row lock, or watch pg_stat_activity, while the service works."""
+    conf = connection.settings_dict
+    return psycopg.connect(
+        host=conf["HOST"] or "127.0.0.1",
+        port=conf["PORT"] or 5432,
+        user=conf["USER"] or None,
+        password=conf["PASSWORD"] or None,
+        dbname=conf["NAME"],
+        connect_timeout=5,
+    )
 
 
 def deadlocks_detected(*, settle_timeout: float = 10.0) -> int:

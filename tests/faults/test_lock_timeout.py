@@ -5,32 +5,18 @@ import statistics
 import threading
 import time
 
-import psycopg
 import pytest
-from django.db import connection
 
 from orderservice.common.alerts import DATABASE_UNAVAILABLE
 from orderservice.inventory.models import Product
 from tests.faults.traffic import UNAVAILABLE, Call, call, new_key, session_for
-from tests.live import StockLedger, products_create, user_token
+from tests.live import StockLedger, products_create, raw_connection, user_token
 
 pytestmark = [pytest.mark.postgres, pytest.mark.timeout(90)]
 
 PRODUCTS = {"LOCKED": 100, "FREE": 100_000}  # FREE never runs out within the budget
 BUDGET = 2.0
 LOCK_TIMEOUT = 0.5
-
-
-def _raw_connection() -> psycopg.Connection:
-    conf = connection.settings_dict
-    return psycopg.connect(
-        host=conf["HOST"] or "127.0.0.1",
-        port=conf["PORT"] or 5432,
-        user=conf["USER"] or None,
-        password=conf["PASSWORD"] or None,
-        dbname=conf["NAME"],
-        connect_timeout=5,
-    )
 
 
 def _order(product_id: str) -> dict[str, object]:
@@ -51,7 +37,7 @@ def test_a_locked_product_answers_503_after_the_budget_and_others_keep_working(
             "ALERT_WEBHOOK_URL": webhook.url,
         },
     )
-    holder = _raw_connection()
+    holder = raw_connection()
     blocked: list[Call] = []
     free: list[Call] = []
     try:

@@ -16,14 +16,13 @@ import signal
 import threading
 import time
 
-import psycopg
 import pytest
 from django.db import connection
 
 from orderservice.inventory.models import Product
 from orderservice.orders.models import Order
 from tests.faults.traffic import Call, call, new_key, session_for
-from tests.live import APP_SERVERS, LiveServer, products_create, user_token
+from tests.live import APP_SERVERS, LiveServer, products_create, raw_connection, user_token
 
 GRANIAN_QUEUES_IN_THE_WORKER = pytest.mark.xfail(
     strict=True,
@@ -47,18 +46,6 @@ ENV = {"DB_RETRY_BUDGET_SECONDS": "20", "DB_LOCK_TIMEOUT_SECONDS": "15"}
 
 def _order(product_id: str) -> dict[str, object]:
     return {"products": [{"product_id": product_id, "item_count": 1}]}
-
-
-def _raw_connection() -> psycopg.Connection:
-    conf = connection.settings_dict
-    return psycopg.connect(
-        host=conf["HOST"] or "127.0.0.1",
-        port=conf["PORT"] or 5432,
-        user=conf["USER"] or None,
-        password=conf["PASSWORD"] or None,
-        dbname=conf["NAME"],
-        connect_timeout=5,
-    )
 
 
 def _wait_for_lock_waiters(count: int, *, timeout: float = 15.0) -> None:
@@ -121,7 +108,7 @@ def test_sigterm_lets_the_requests_in_flight_finish(server_name, live_server_fac
     products_create(PRODUCTS)
     token = user_token("stopper")
     server = live_server_factory(workers=2, env=ENV, server=server_name)
-    holder = _raw_connection()
+    holder = raw_connection()
     sender = Sender(server, token)
     late = Sender(server, token)
     try:
@@ -166,7 +153,7 @@ def test_a_killed_worker_loses_only_the_request_it_was_running(server_name, live
     token = user_token("killer")
     server = live_server_factory(workers=1, threads=1, env=ENV, server=server_name)
     (worker,) = server.worker_pids()
-    holder = _raw_connection()
+    holder = raw_connection()
     sender = Sender(server, token)
     try:
         holder.execute("SELECT 1 FROM inventory_product WHERE product_id = 'SLOW' FOR UPDATE")

@@ -13,23 +13,13 @@ from orderservice.inventory.models import Product
 from orderservice.orders.models import Order
 from orderservice.orders.placement import order_place
 from tests.factories import ProductFactory, UserFactory
+from tests.live import raw_connection
 
 pytestmark = [
     pytest.mark.postgres,
     pytest.mark.timeout(60),
     pytest.mark.django_db(transaction=True),
 ]
-
-
-def _raw_connection() -> psycopg.Connection:
-    conf = connection.settings_dict
-    return psycopg.connect(
-        host=conf["HOST"] or "127.0.0.1",
-        port=conf["PORT"] or 5432,
-        user=conf["USER"] or None,
-        dbname=conf["NAME"],
-        autocommit=False,
-    )
 
 
 def _backend_waiting_on_a_lock(admin: psycopg.Connection, deadline: float) -> int:
@@ -50,9 +40,9 @@ def test_a_connection_lost_mid_statement_is_503_at_once_and_not_retried():
     # given: a product whose row another transaction holds locked
     user = UserFactory.create(username="buyer")
     ProductFactory.create(product_id="SKU-L", product_count=5)
-    holder = _raw_connection()
+    holder = raw_connection()
     holder.execute("SELECT 1 FROM inventory_product WHERE product_id = 'SKU-L' FOR UPDATE")
-    admin = _raw_connection()
+    admin = raw_connection()
     admin.autocommit = True
     outcome: list[object] = []
     finished = threading.Event()
