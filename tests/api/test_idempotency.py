@@ -16,6 +16,7 @@ from orderservice.common import clock
 from orderservice.idempotency.models import IdempotencyKey
 from orderservice.inventory.models import Product
 from orderservice.orders.models import Order
+from tests import live
 
 pytestmark = pytest.mark.django_db
 
@@ -276,15 +277,7 @@ def test_prune_deletes_only_expired_keys(client_user, sku1, later, capsys):
 @pytest.fixture
 def raw_connection() -> Iterator[psycopg.Connection]:
     """A second, plain psycopg connection to the test database, outside Django."""
-    conf = connection.settings_dict
-    conn = psycopg.connect(
-        host=conf["HOST"] or "127.0.0.1",
-        port=conf["PORT"] or 5432,
-        user=conf["USER"] or None,
-        password=conf["PASSWORD"] or None,
-        dbname=conf["NAME"],
-        connect_timeout=5,
-    )
+    conn = live.raw_connection()
     try:
         yield conn
     finally:
