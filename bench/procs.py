@@ -221,7 +221,7 @@ def _granian_command(
         sys.executable, "-m", "granian", "--interface", "wsgi",
         "--host", "127.0.0.1", "--port", str(port),
         "--workers", str(workers), "--blocking-threads", str(threads),
-        "--log-level", "warning", "--no-ws",
+        "--log-level", "warning", "--no-ws", "--respawn-failed-workers",
         *extra_args, "orderservice.wsgi:application",
     ]  # fmt: skip
     return command, env
