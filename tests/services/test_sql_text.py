@@ -8,7 +8,9 @@ from hypothesis import strategies as st
 from psycopg import _queries as psycopg_queries
 
 from orderservice.common.db.sql_text import DRIVER_CACHED_LENGTH, compact
+from orderservice.events import outbox_sql
 from orderservice.inventory import services as inventory_services
+from orderservice.inventory import stock_sql
 from orderservice.orders import placement
 
 # A statement's tokens: quoted literals and identifiers whole, words, and each other character.
@@ -19,6 +21,18 @@ HOT_STATEMENTS = {
     "place order with events": placement._PLACE_ORDER_WITH_EVENTS,
     "stock exchange": inventory_services._EXCHANGE,
     "stock exchange with events": inventory_services._EXCHANGE_WITH_EVENTS,
+}
+# The same statements as their pieces read in the source, layout and all.
+AS_WRITTEN = {
+    "place order": f"WITH {stock_sql.CTES}, {placement._ORDER_CTES} {stock_sql.RESULT}",
+    "place order with events": (
+        f"WITH {stock_sql.CTES}, {placement._ORDER_CTES}, "
+        f"{outbox_sql.cte(placement._ORDER_PLACED_EVENT)} {stock_sql.RESULT}"
+    ),
+    "stock exchange": f"WITH {stock_sql.CTES} {stock_sql.RESULT}",
+    "stock exchange with events": (
+        f"WITH {stock_sql.CTES}, {outbox_sql.cte(stock_sql.CROSSING_EVENTS)} {stock_sql.RESULT}"
+    ),
 }
 
 
@@ -72,6 +86,7 @@ def test_compacting_never_changes_a_token(pieces):
 @pytest.mark.parametrize("name", sorted(HOT_STATEMENTS))
 def test_the_hot_statements_keep_their_tokens(name):
     sql = HOT_STATEMENTS[name]
+    assert tokens(sql) == tokens(AS_WRITTEN[name])
     assert sql == compact(sql)  # already compact: compacted where defined
     assert "\n" not in sql
     assert "  " not in sql

@@ -28,10 +28,12 @@ class KeyReader(Generic[M]):
             raise TypeError(f"{model.__name__}: {converted} convert their values; use the ORM")
         self.model = model
         self._attnames = [field.attname for field in fields]
-        columns = ", ".join(f'"{field.column}"' for field in fields)
+        quote = connection.ops.quote_name
+        columns = ", ".join(quote(field.column) for field in fields)
         pk = model._meta.pk
         assert pk is not None
-        self._sql = f'SELECT {columns} FROM "{model._meta.db_table}" WHERE "{pk.column}" = %s'
+        table = quote(model._meta.db_table)
+        self._sql = f"SELECT {columns} FROM {table} WHERE {quote(pk.column)} = %s"
 
     def get(self, key: Any) -> M | None:
         if connection.vendor != "postgresql":
