@@ -5,9 +5,9 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from django.db import connection
-from django.db.migrations.executor import MigrationExecutor
 from django.test import override_settings
+
+from tests.migrating import migrate_to, migrate_to_latest
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -15,21 +15,12 @@ BEFORE = [("inventory", "0003_product_price_stock_ledger")]
 AFTER = [("inventory", "0004_initial_movements")]
 
 
-def _migrate(targets: list[tuple[str, str]]) -> Any:
-    """Migrate to `targets`; the historical apps of that state."""
-    executor = MigrationExecutor(connection)
-    executor.migrate(targets)
-    executor.loader.build_graph()
-    return executor.loader.project_state(targets).apps
-
-
 @pytest.fixture
 def before_the_ledger() -> Iterator[Any]:
     """The schema just before the data migration; the latest schema again afterwards."""
-    apps = _migrate(BEFORE)
+    apps = migrate_to(BEFORE)
     yield apps
-    executor = MigrationExecutor(connection)
-    executor.migrate(executor.loader.graph.leaf_nodes())
+    migrate_to_latest()
 
 
 def test_each_product_in_stock_gets_an_initial_movement_of_its_stock(
@@ -42,7 +33,7 @@ def test_each_product_in_stock_gets_an_initial_movement_of_its_stock(
     Product.objects.create(product_id="C", name="Jug", product_count=1_000_000_000)
 
     # when
-    apps = _migrate(AFTER)
+    apps = migrate_to(AFTER)
 
     # then
     StockMovement = apps.get_model("inventory", "StockMovement")
@@ -64,14 +55,14 @@ def test_migrating_back_removes_the_opening_balances_only(before_the_ledger: Any
     # given: the ledger migrated, then a movement of later work
     Product = before_the_ledger.get_model("inventory", "Product")
     Product.objects.create(product_id="A", name="Kettle", product_count=7)
-    apps = _migrate(AFTER)
+    apps = migrate_to(AFTER)
     StockMovement = apps.get_model("inventory", "StockMovement")
     StockMovement.objects.create(
         product_id="A", delta=2, count_after=9, reason="restock", actor="boss"
     )
 
     # when
-    apps = _migrate(BEFORE)
+    apps = migrate_to(BEFORE)
 
     # then
     StockMovement = apps.get_model("inventory", "StockMovement")
@@ -81,13 +72,13 @@ def test_migrating_back_removes_the_opening_balances_only(before_the_ledger: Any
 @override_settings(LOW_STOCK_THRESHOLD=7)
 def test_existing_products_get_price_0_and_the_threshold_setting(before_the_ledger: Any) -> None:
     # given: a product from before prices and thresholds
-    Product = _migrate([("inventory", "0002_timestamps_from_clock")]).get_model(
+    Product = migrate_to([("inventory", "0002_timestamps_from_clock")]).get_model(
         "inventory", "Product"
     )
     Product.objects.create(product_id="A", name="Kettle", product_count=3)
 
     # when
-    apps = _migrate(AFTER)
+    apps = migrate_to(AFTER)
 
     # then
     product = apps.get_model("inventory", "Product").objects.get(product_id="A")

@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 from django.core.management import call_command
-from django.db import connection
-from django.db.migrations.executor import MigrationExecutor
+
+from tests.migrating import migrate_to, migrate_to_latest
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -23,18 +23,10 @@ AFTER = [
 ]
 
 
-def _migrate(targets: list[tuple[str, str]]) -> Any:
-    """Migrate to `targets`; the historical apps of that state."""
-    executor = MigrationExecutor(connection)
-    executor.migrate(targets)
-    executor.loader.build_graph()
-    return executor.loader.project_state(targets).apps
-
-
 @pytest.fixture
 def old_orders() -> Iterator[Any]:
     """Products and orders made before order lines had prices and the ledger existed."""
-    apps = _migrate(BEFORE)
+    apps = migrate_to(BEFORE)
     user = apps.get_model("auth", "User").objects.create(username="alice")
     Product = apps.get_model("inventory", "Product")
     Order = apps.get_model("orders", "Order")
@@ -54,13 +46,12 @@ def old_orders() -> Iterator[Any]:
             OrderItem.objects.create(order=order, product_id=product_id, item_count=count)
         orders[status] = order.id
     yield orders
-    executor = MigrationExecutor(connection)
-    executor.migrate(executor.loader.graph.leaf_nodes())
+    migrate_to_latest()
 
 
 def test_old_lines_take_their_products_current_price(old_orders: dict[str, str]) -> None:
     # when
-    apps = _migrate(AFTER)
+    apps = migrate_to(AFTER)
 
     # then
     OrderItem = apps.get_model("orders", "OrderItem")
@@ -79,7 +70,7 @@ def test_old_orders_not_cancelled_get_their_movements_and_the_audit_passes(
     old_orders: dict[str, str], capsys: pytest.CaptureFixture[str]
 ) -> None:
     # when
-    apps = _migrate(AFTER)
+    apps = migrate_to(AFTER)
 
     # then: per product, the opening balance, the units the orders hold, then each order's take
     StockMovement = apps.get_model("inventory", "StockMovement")
@@ -100,10 +91,10 @@ def test_old_orders_not_cancelled_get_their_movements_and_the_audit_passes(
 
 def test_migrating_back_removes_those_movements_only(old_orders: dict[str, str]) -> None:
     # given
-    _migrate(AFTER)
+    migrate_to(AFTER)
 
     # when
-    apps = _migrate([("orders", "0003_orderitem_unit_price")])
+    apps = migrate_to([("orders", "0003_orderitem_unit_price")])
 
     # then
     StockMovement = apps.get_model("inventory", "StockMovement")
