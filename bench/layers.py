@@ -55,6 +55,16 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     add("--db", default="os_layers", help="PostgreSQL database, recreated (default os_layers)")
     add("--json", type=Path, help="also write the figures as JSON here")
     add("--keep", action="store_true", help="keep the work folder (callgrind files) and say where")
+    add(
+        "--probe",
+        action="append",
+        default=[],
+        metavar="MODULE:NAME",
+        help="also probe this function or method (e.g. orderservice.inventory.bodies:product_body"
+        " or orderservice.api.throttling:IpRateThrottle.allow_request); repeatable. A module"
+        " function is probed where it is called through its module, not where it was imported"
+        " by name",
+    )
     add("--child", choices=["prepare", "measure"], help=argparse.SUPPRESS)
     add("--token", help=argparse.SUPPRESS)
     add("--probes", type=Path, help=argparse.SUPPRESS)
@@ -116,7 +126,7 @@ def _run(args: argparse.Namespace, work: Path) -> dict[str, Any]:
              f"--callgrind-out-file={work / 'callgrind.out'}",
              *child, "--child", "measure", f"--token={token}", "--probes", str(probes),
              "--layout", str(layout), "--requests", str(args.requests),
-             "--warmup", str(args.warmup)],
+             "--warmup", str(args.warmup), *(f"--probe={p}" for p in args.probe)],
             cwd=REPO_DIR, env=env, stdout=service_log, stderr=service_log,
         )  # fmt: skip
     if measured.returncode != 0:
@@ -321,6 +331,28 @@ def _wrap(probes: Probes, owner: Any, name: str, label: str) -> None:
     setattr(owner, name, probed)
 
 
+def _wrap_named(probes: Probes, target: str) -> None:
+    """Probe `module:Name` or `module:Class.method` (a static or class method stays one)."""
+    import importlib
+    import inspect
+
+    module_name, _, qualname = target.partition(":")
+    *path, name = qualname.split(".")
+    owner: Any = importlib.import_module(module_name)
+    for part in path:
+        owner = getattr(owner, part)
+    static = inspect.getattr_static(owner, name)
+    if isinstance(static, staticmethod | classmethod):
+        function = static.__func__
+
+        def probed(*args: Any, **kwargs: Any) -> Any:
+            return probes.run(qualname, lambda: function(*args, **kwargs))
+
+        setattr(owner, name, type(static)(probed))
+        return
+    _wrap(probes, owner, name, qualname)
+
+
 def _subclasses(cls: type) -> list[type]:
     found = []
     for sub in cls.__subclasses__():
@@ -434,6 +466,8 @@ def _measure(args: argparse.Namespace) -> int:
     get_resolver().url_patterns  # noqa: B018  (imports every view, for _instrument to wrap)
     probes = Probes(args.probes)
     _instrument(probes)
+    for target in args.probe:
+        _wrap_named(probes, target)
     from orderservice.wsgi import application
 
     for kind in KINDS:
