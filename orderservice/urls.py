@@ -3,9 +3,10 @@
 The apps' patterns are spliced into this list rather than `include`d: Django resolves a path by
 trying each pattern in order, and an `include` is a resolver of its own, which builds one more
 ResolverMatch for a hit and raises (and catches) a Resolver404 for each included list that
-misses. Flat, with the hot paths first (orders, then products), `GET /products/{id}` resolves for
-56k instructions fewer (`make bench-layers`, PostgreSQL). The paths and their names are the same,
-so `reverse()` and the OpenAPI schema are unchanged.
+misses. Flat, with the hot paths first (orders, then products), `GET /products/{id}` resolves
+for 50k instructions fewer (121k -> 71k; `POST /orders` 31k fewer; `make bench-layers`,
+PostgreSQL). The paths and their names are the same, so `reverse()` and the OpenAPI schema are
+unchanged (GET /schema byte for byte).
 """
 
 from django.contrib import admin
