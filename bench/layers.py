@@ -399,9 +399,14 @@ def _instrument(probes: Probes) -> None:
     _wrap(probes, BaseDatabaseWrapper, "connect", "DB connect")
     _wrap(probes, logging.Logger, "handle", "logging: one record (format, write)")
     for view in _subclasses(APIView):
-        for method in ("get", "post", "patch", "delete"):
+        for method in ("get", "post", "patch", "delete", "plain_answer"):
             if method in vars(view):
                 _wrap(probes, view, method, f"view {view.__name__}.{method}")
+    # The plain requests' path instead of DRF's dispatch (orderservice/api/fastpath.py).
+    from orderservice.api import fastpath
+
+    _wrap(probes, fastpath, "_plain", "fast path (plain request, no DRF dispatch)")
+    _wrap(probes, fastpath, "_token_user", "fast path: token lookup")
     for name in ("execute", "executemany"):
         _wrap(probes, CursorWrapper, name, "DB statement (client side)")
     for name in ("commit", "rollback"):

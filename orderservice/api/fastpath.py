@@ -1,0 +1,173 @@
+"""The plain case of the hot requests, answered without DRF's dispatch: the same answer, cheaper.
+
+`GET /products/{id}`, `GET /orders/{id}` and `POST /orders` are most of the traffic, and nearly
+all of them are plain: a token, no query string, JSON or anything accepted, a body the fast
+parser takes. For those, DRF's dispatch builds a Request, negotiates, runs its authentication,
+permission and throttle stages, wraps the answer in a Response and renders it: about a fifth of a
+`GET /products/{id}` (`make bench-layers`, PostgreSQL; figures in the commit and the report).
+A view that is a `FastPathApi` answers a plain request itself, in DRF's order and with DRF's own
+pieces where they are public (the view's `get_permissions`, `check_throttles`,
+`get_exception_handler`, `default_response_headers`, the configured parser and renderer classes):
+
+1. plain? The view's `fast_method`, no query string, `Accept` absent, `*/*` or the renderer's
+   type (what api/negotiation.py answers in advance), a token the token classes accept, an
+   input the view's `plain_input` accepts, every permission granted. Nothing is counted or
+   written up to here: a request that is not plain goes to the DRF view, unchanged.
+2. counted, once: the per-IP limit (IpThrottleAuthentication, which DRF runs as the first
+   authentication class), then the view's throttles (`check_throttles`, DRF's own method).
+3. answered: the view's `plain_answer`, rendered by the configured renderer, with DRF's default
+   headers (Allow). From step 2 on, an exception is answered as DRF answers it: the
+   EXCEPTION_HANDLER's response plus the default headers; one it does not know propagates, as
+   from DRF (the error middleware answers it).
+
+The DRF view class stays the URL's callback class (drf-spectacular reads `cls` from it): the
+schema, the docs, and every request that is not plain are DRF's as before. `FAST_PATH = False`
+in the settings turns it off. tests/api/test_fastpath.py holds it to the DRF path: the same
+status, headers and body over generated requests, and each limit counted once.
+"""
+
+import functools
+import io
+from collections.abc import Mapping
+from typing import Any, ClassVar
+
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured, RequestDataTooBig
+from django.http import HttpRequest, HttpResponse, HttpResponseBase
+from rest_framework import exceptions
+from rest_framework.views import APIView
+
+from orderservice.api.throttling import IpThrottleAuthentication
+
+# (body data, status, headers of the view's own: ETag, Location)
+Answer = tuple[Any, int, Mapping[str, str]]
+
+
+# An APIView whose plain requests skip DRF's dispatch (see the module). No docstring:
+# drf-spectacular would describe every operation of its subclasses with it.
+class FastPathApi(APIView):
+    fast_method: ClassVar[str] = ""  # "GET" or "POST": the one method served on the fast path
+
+    def plain_input(self, request: HttpRequest, **kwargs: str) -> Any:
+        """What `plain_answer` needs, or None: not plain, DRF answers. No side effect here."""
+        raise NotImplementedError
+
+    def plain_answer(self, request: HttpRequest, plain: Any) -> Answer:
+        """The answer to a plain request, as the DRF method answers it; raises as it raises."""
+        raise NotImplementedError
+
+    @classmethod
+    def as_view(cls, **initkwargs: Any) -> Any:  # DRF's view function, fast path first
+        drf_view = super().as_view(**initkwargs)
+        _check_configuration(cls)
+        # The default headers are the class's (Allow lists its methods, HEAD once `setup` ran).
+        sample = cls(**initkwargs)
+        sample.setup(HttpRequest())
+        default_headers = sample.default_response_headers
+        media_type = cls.renderer_classes[0].media_type
+        plain_accept = frozenset({None, "*/*", media_type})
+
+        def view(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
+            if (
+                request.method == cls.fast_method
+                and not args
+                and not request.META.get("QUERY_STRING")
+                and request.META.get("HTTP_ACCEPT") in plain_accept
+                and settings.FAST_PATH
+            ):
+                answered = _plain(cls(**initkwargs), request, kwargs, default_headers)
+                if answered is not None:
+                    return answered
+            return drf_view(request, *args, **kwargs)
+
+        # DRF's attributes (cls, initkwargs, csrf_exempt, view_class) stay on the callback.
+        functools.update_wrapper(view, drf_view)
+        return view
+
+
+def _check_configuration(cls: type[FastPathApi]) -> None:
+    """The fast path does what DRF does only for the configuration it was written for."""
+    if cls.fast_method not in ("GET", "POST") or not hasattr(cls, cls.fast_method.lower()):
+        raise ImproperlyConfigured(f"{cls.__name__}: fast_method must name one of its methods")
+    # DRF runs the per-IP limit first, then classes that only look credentials up (the token
+    # schemes): the fast path looks up first and counts once the request is known to be plain.
+    if cls.authentication_classes[:1] != [IpThrottleAuthentication]:
+        raise ImproperlyConfigured(f"{cls.__name__}: the fast path expects the per-IP limit first")
+    if len(cls.renderer_classes) != 1 or len(cls.parser_classes) != 1:
+        # One of each: DRF then negotiates nothing (no Vary: Accept) and parses JSON bodies.
+        raise ImproperlyConfigured(
+            f"{cls.__name__}: the fast path expects one renderer and one parser"
+        )
+
+
+def _plain(
+    view: FastPathApi,
+    request: HttpRequest,
+    kwargs: dict[str, Any],
+    default_headers: Mapping[str, str],
+) -> HttpResponseBase | None:
+    user = _token_user(view, request)
+    if user is None:
+        return None
+    view.setup(request, **kwargs)
+    plain = view.plain_input(request, **kwargs)
+    if plain is None:
+        return None
+    # As DRF's Request.user setter does: the user on the Django request (the request log reads it).
+    request.user = user
+    request.auth = None  # type: ignore[attr-defined]
+    for permission in view.get_permissions():
+        if not permission.has_permission(request, view):  # type: ignore[arg-type]
+            return None  # DRF answers the refusal
+    try:
+        # Counted from here: the per-IP limit, then the view's throttles, each once.
+        try:
+            IpThrottleAuthentication().authenticate(request)  # type: ignore[arg-type]
+        except exceptions.Throttled:
+            # DRF refuses before it authenticates: no user on the request (nor in its log line).
+            del request.user, request.auth  # type: ignore[attr-defined]
+            raise
+        view.check_throttles(request)  # type: ignore[arg-type]
+        data, status, headers = view.plain_answer(request, plain)
+        renderer = view.renderer_classes[0]()
+        response: HttpResponseBase = HttpResponse(
+            renderer.render(data), status=status, content_type=renderer.media_type, headers=headers
+        )
+    except Exception as exc:
+        handled = view.get_exception_handler()(exc, view.get_exception_handler_context())
+        if handled is None:
+            raise
+        response = handled
+        response.exception = True  # type: ignore[attr-defined]  # as DRF marks it
+    for name, value in default_headers.items():
+        response[name] = value
+    return response
+
+
+def _token_user(view: APIView, request: HttpRequest) -> Any:
+    """The user of a token the token classes accept, or None: DRF decides (401, 403)."""
+    for token_class in view.authentication_classes[1:]:
+        try:
+            found = token_class().authenticate(request)  # type: ignore[arg-type]
+        except exceptions.APIException:
+            return None
+        if found is not None:
+            return found[0]
+    return None
+
+
+def json_body(view: APIView, request: HttpRequest) -> Any:
+    """The JSON body as DRF's parser reads it (Content-Type exactly the parser's), or None."""
+    parser = view.parser_classes[0]()
+    if request.META.get("CONTENT_TYPE") != parser.media_type:
+        return None
+    try:
+        body = request.body
+    except RequestDataTooBig:  # JsonErrorMiddleware refuses those first; DRF answers otherwise
+        return None
+    try:
+        return parser.parse(
+            io.BytesIO(body), parser.media_type, {"encoding": settings.DEFAULT_CHARSET}
+        )
+    except exceptions.ParseError:
+        return None
