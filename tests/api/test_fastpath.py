@@ -9,8 +9,8 @@ reach DRF (else the comparison would be of DRF with itself), the others must.
 import json
 import re
 import uuid
-from decimal import Decimal
 from collections.abc import Callable, Iterator
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -186,7 +186,7 @@ LINES = st.lists(
     min_size=0,
     max_size=3,
 )
-BODIES = st.one_of(
+BODIES: st.SearchStrategy[Any] = st.one_of(
     st.fixed_dictionaries(
         {"products": LINES},
         optional={"fulfillment": st.sampled_from(["partial", "all_or_nothing", "some", None])},
@@ -230,7 +230,8 @@ def test_place_order_answers_as_drf(
     # then: whenever the fast path answered, the request was one it should answer
     if fast:
         assert authorization in ("Token {key}", "Bearer {key}", "token {key}")
-        assert content_type == "application/json" and raw is None
+        assert content_type == "application/json"
+        assert raw is None
 
 
 def test_a_plain_order_is_placed_on_the_fast_path(key: str, dispatches: list[str]) -> None:
@@ -244,8 +245,10 @@ def test_a_plain_order_is_placed_on_the_fast_path(key: str, dispatches: list[str
     )
 
     # then
-    assert fast and status == 200
-    assert headers["Location"] == "/orders/ord_x" and headers["ETag"] == '"1"'
+    assert fast
+    assert status == 200
+    assert headers["Location"] == "/orders/ord_x"
+    assert headers["ETag"] == '"1"'
     assert headers["Allow"] == "GET, POST, HEAD, OPTIONS"
     assert json.loads(text)["total"] == "5.00"
 
@@ -258,12 +261,17 @@ def test_an_out_of_stock_order_is_answered_as_drf(key: str, dispatches: list[str
         lambda: client.post("/orders", body, format="json"), dispatches
     )
 
-    assert fast and status == 404 and headers["Allow"] == "GET, POST, HEAD, OPTIONS"
+    assert fast
+    assert status == 404
+    assert headers["Allow"] == "GET, POST, HEAD, OPTIONS"
 
 
 def _rates(user: str | None = None, ip: str | None = None) -> Any:
     return override_settings(
-        REST_FRAMEWORK={**settings.REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": {"user": user, "ip": ip}}
+        REST_FRAMEWORK={
+            **settings.REST_FRAMEWORK,
+            "DEFAULT_THROTTLE_RATES": {"user": user, "ip": ip},
+        }
     )
 
 
