@@ -6,6 +6,7 @@ placed orders, aside). A spy on DRF's dispatch tells which path answered: plain 
 reach DRF (else the comparison would be of DRF with itself), the others must.
 """
 
+import io
 import json
 import re
 import uuid
@@ -15,15 +16,18 @@ from typing import Any
 
 import pytest
 from django.conf import settings
-from django.test import override_settings
+from django.test import RequestFactory, override_settings
 from hypothesis import HealthCheck, given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
+from rest_framework.exceptions import ParseError
+from rest_framework.parsers import JSONParser
 from rest_framework.test import APIClient
 from rest_framework.views import APIView
 
-from orderservice.api import throttling
+from orderservice.api import fastpath, throttling
 from orderservice.inventory import services as inventory
+from orderservice.orders.apis import OrderListApi
 from orderservice.tokens.services import token_issue
 
 pytestmark = pytest.mark.django_db
@@ -294,3 +298,37 @@ def test_each_limit_is_counted_once_and_refused_as_drf(
     assert fast == drf
     assert fast[3][1]["Retry-After"] == "30"
     assert len(dispatches) == 4  # only the DRF round
+
+
+JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(), inner, max_size=3),
+    max_leaves=8,
+)
+
+
+@given(
+    st.one_of(
+        JSON_VALUES.map(lambda value: json.dumps(value).encode()),
+        JSON_VALUES.map(lambda value: json.dumps(value, ensure_ascii=False).encode()),
+        st.binary(max_size=40),
+        st.sampled_from([b"NaN", b"[Infinity]", b'{"a": -Infinity}', b'"\\ud800"', b"[1]\xc3"]),
+    )
+)
+def test_the_fast_json_reading_is_drfs_whenever_it_reads(raw: bytes) -> None:
+    # given
+    request = RequestFactory().post("/orders", raw, content_type="application/json")
+
+    # when
+    fast = fastpath.json_body(OrderListApi(), request)
+
+    # then: read, it is what DRF's parser reads; not read, DRF reads it (a hand-off is safe)
+    try:
+        drf = JSONParser().parse(io.BytesIO(raw), "application/json", {"encoding": "utf-8"})
+    except ParseError:
+        assert fast is None
+        return
+    if fast is not None or drf is None:  # (a JSON null reads as None either way)
+        assert fast == drf
+    else:  # the one case DRF reads and the fast path does not: a truncated UTF-8 sequence
+        assert raw.decode("utf-8", "replace") != raw.decode("utf-8", "ignore")
