@@ -27,14 +27,14 @@ status, headers and body over generated requests, and each limit counted once.
 """
 
 import functools
+import io
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured, RequestDataTooBig
 from django.http import HttpRequest, HttpResponse, HttpResponseBase
-from rest_framework import exceptions, parsers
-from rest_framework.utils import json as drf_json
+from rest_framework import exceptions
 from rest_framework.views import APIView
 
 from orderservice.api.throttling import IpThrottleAuthentication
@@ -157,25 +157,19 @@ def _token_user(view: APIView, request: HttpRequest) -> Any:
 
 
 def json_body(view: APIView, request: HttpRequest) -> Any:
-    """The JSON body as DRF's JSON parser reads it, or None (then DRF reads it, and answers).
+    """The JSON body as the view's parser reads it, or None (then DRF reads it, and answers).
 
-    DRF's parser decodes the body through a `codecs` stream reader and hands the text to
-    `json.load` with strict constants (no NaN, no Infinity): half of it is the stream reader.
-    Here the body is decoded in one go and given to the same strict `loads`. When both succeed
-    they read the same value (the reader decodes a complete body to the same text); when either
-    fails, None: DRF parses the body again and gives its own 400. Only for the parser the view
-    has, with DRF's strict JSON, and a Content-Type of exactly its media type.
+    Only with a Content-Type of exactly the parser's media type (what api/negotiation.py picks
+    the first parser for). Reading the body through the parser's own `parse` costs ~80k
+    instructions more than `json.loads` would, but decoding and reading it here another way
+    saved 1.4% of a placed order: under the 2% a shortcut must earn (measured, then dropped).
     """
-    parser_class = view.parser_classes[0]
-    if (
-        request.META.get("CONTENT_TYPE") != parser_class.media_type
-        or not issubclass(parser_class, parsers.JSONParser)
-        or not parser_class.strict
-    ):
+    parser = view.parser_classes[0]()
+    if request.META.get("CONTENT_TYPE") != parser.media_type:
         return None
     try:
-        return drf_json.loads(request.body.decode(settings.DEFAULT_CHARSET))
-    except (ValueError, RecursionError, RequestDataTooBig):
-        # Not JSON, not UTF-8, nested too deep; or too large (JsonErrorMiddleware refuses those
-        # first): DRF answers.
+        body = io.BytesIO(request.body)
+        return parser.parse(body, parser.media_type, {"encoding": settings.DEFAULT_CHARSET})
+    except (exceptions.ParseError, RequestDataTooBig):
+        # Not JSON; or too large (JsonErrorMiddleware refuses those first): DRF answers.
         return None
