@@ -106,27 +106,25 @@ def _plain(
     kwargs: dict[str, Any],
     default_headers: Mapping[str, str],
 ) -> HttpResponseBase | None:
-    user = _token_user(view, request)
-    if user is None:
-        return None
     view.setup(request, **kwargs)
-    plain = view.plain_input(request, **kwargs)
-    if plain is None:
-        return None
-    # As DRF's Request.user setter does: the user on the Django request (the request log reads it).
-    request.user = user
-    request.auth = None  # type: ignore[attr-defined]
-    for permission in view.get_permissions():
-        if not permission.has_permission(request, view):  # type: ignore[arg-type]
-            return None  # DRF answers the refusal
     try:
-        # Counted from here: the per-IP limit, then the view's throttles, each once.
-        try:
-            IpThrottleAuthentication().authenticate(request)  # type: ignore[arg-type]
-        except exceptions.Throttled:
-            # DRF refuses before it authenticates: no user on the request (nor in its log line).
-            del request.user, request.auth  # type: ignore[attr-defined]
-            raise
+        # DRF's order. First the per-IP limit (DRF's first authentication class): it counts a
+        # request once, so DRF, if the request is handed to it below, does not count it again.
+        IpThrottleAuthentication().authenticate(request)
+        user = _token_user(view, request)
+        if user is None:
+            return None  # no token, or one DRF refuses: DRF answers (401)
+        plain = view.plain_input(request, **kwargs)
+        if plain is None:
+            return None
+        # As DRF's Request.user setter does: the user on the Django request (the request log
+        # reads it).
+        request.user = user
+        request.auth = None  # type: ignore[attr-defined]
+        for permission in view.get_permissions():
+            if not permission.has_permission(request, view):  # type: ignore[arg-type]
+                return None  # DRF answers the refusal
+        # Counted from here, so no hand-off below: the view's throttles (DRF's own check).
         view.check_throttles(request)  # type: ignore[arg-type]
         data, status, headers = view.plain_answer(request, plain)
         renderer = view.renderer_classes[0]()
@@ -134,6 +132,8 @@ def _plain(
             renderer.render(data), status=status, content_type=renderer.media_type, headers=headers
         )
     except Exception as exc:
+        # Answered as DRF's handle_exception answers all but its authentication refusals (which
+        # are handed to DRF above): the EXCEPTION_HANDLER's response, or the exception raised.
         handled = view.get_exception_handler()(exc, view.get_exception_handler_context())
         if handled is None:
             raise
@@ -145,7 +145,11 @@ def _plain(
 
 
 def _token_user(view: APIView, request: HttpRequest) -> Any:
-    """The user of a token the token classes accept, or None: DRF decides (401, 403)."""
+    """The user of a token the token classes accept, or None: DRF decides (401).
+
+    A token class's refusal (AuthenticationFailed) is DRF's to answer; anything else it raises
+    (the database did not answer the lookup) is raised, and answered as DRF would.
+    """
     for token_class in view.authentication_classes[1:]:
         try:
             found = token_class().authenticate(request)  # type: ignore[arg-type]

@@ -174,6 +174,10 @@ class IpRateThrottle(FixedWindowThrottle):
         return client_address(request) or None
 
 
+# The attribute of the Django request holding its per-IP verdict: (allowed, seconds to wait).
+_IP_VERDICT = "ip_limit_verdict"
+
+
 class IpThrottleAuthentication(BaseAuthentication):
     """First in DEFAULT_AUTHENTICATION_CLASSES: applies the per-IP limit, authenticates no one.
 
@@ -183,10 +187,18 @@ class IpThrottleAuthentication(BaseAuthentication):
 
     keyword = "Token"
 
-    def authenticate(self, request: Request) -> tuple[Any, Any] | None:
-        throttle = IpRateThrottle()
-        if not throttle.allow_request(request, None):
-            raise exceptions.Throttled(wait=throttle.wait())
+    def authenticate(self, request: Request | HttpRequest) -> tuple[Any, Any] | None:
+        # Once per request: the fast path (api/fastpath.py) counts a request first and may
+        # then hand it to DRF, which asks again; the verdict is kept on the Django request.
+        http_request = getattr(request, "_request", request)
+        verdict = http_request.__dict__.get(_IP_VERDICT)
+        if verdict is None:
+            throttle = IpRateThrottle()
+            verdict = (throttle.allow_request(request, None), throttle.wait())
+            setattr(http_request, _IP_VERDICT, verdict)
+        allowed, wait = verdict
+        if not allowed:
+            raise exceptions.Throttled(wait=wait)
         return None
 
     def authenticate_header(self, request: Request) -> str:

@@ -329,3 +329,23 @@ def test_the_body_is_read_as_drf_reads_it(raw: bytes) -> None:
         assert fast is None
         return
     assert fast == drf
+
+
+@pytest.mark.parametrize("authorization", ["Token nope", None, "Token {key}"])
+def test_a_request_handed_to_drf_after_the_ip_count_is_not_counted_again(
+    key: str, dispatches: list[str], authorization: str | None
+) -> None:
+    # given: one request per minute from this address; a request the fast path counts, then
+    # hands to DRF (an unknown token, none) or answers itself (a token)
+    client = _client(authorization and authorization.format(key=key))
+
+    # when
+    with _rates(ip="1/min"):
+        fast = [_answer(client.get("/products/SKU-1")) for _ in range(2)]
+        throttling.local_counts_clear()
+        with override_settings(FAST_PATH=False):
+            drf = [_answer(client.get("/products/SKU-1")) for _ in range(2)]
+
+    # then: the first is answered as if counted once (401 or 200), the second refused
+    assert [answer[0] for answer in fast] == [200 if authorization == "Token {key}" else 401, 429]
+    assert fast == drf
