@@ -38,8 +38,9 @@ REPO_DIR = Path(__file__).resolve().parent.parent
 PROBE_SOURCE = Path(__file__).with_suffix(".c")
 # Names of the probe functions in bench/layers.c, in the order they are handed out.
 PROBES = [f"probe_{group}{i}" for group in range(1, 7) for i in range(8)]
-KINDS = ("floor", "place")
-# What each kind sends: GET one product (the framework floor), POST one order of one line.
+KINDS = ("floor", "place", "read")
+# What each kind sends: GET one product (the framework floor), POST one order of one line, GET
+# one order (the first one placed; its id read from that answer).
 FLOOR_PATH = "/products/SKU-4"
 PLACE_BODY = b'{"products": [{"product_id": "SKU-4", "item_count": 1}]}'
 
@@ -55,6 +56,16 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     add("--db", default="os_layers", help="PostgreSQL database, recreated (default os_layers)")
     add("--json", type=Path, help="also write the figures as JSON here")
     add("--keep", action="store_true", help="keep the work folder (callgrind files) and say where")
+    add(
+        "--probe",
+        action="append",
+        default=[],
+        metavar="MODULE:NAME",
+        help="also probe this function or method (e.g. orderservice.inventory.bodies:product_body"
+        " or orderservice.api.throttling:IpRateThrottle.allow_request); repeatable. A module"
+        " function is probed where it is called through its module, not where it was imported"
+        " by name",
+    )
     add("--child", choices=["prepare", "measure"], help=argparse.SUPPRESS)
     add("--token", help=argparse.SUPPRESS)
     add("--probes", type=Path, help=argparse.SUPPRESS)
@@ -116,7 +127,7 @@ def _run(args: argparse.Namespace, work: Path) -> dict[str, Any]:
              f"--callgrind-out-file={work / 'callgrind.out'}",
              *child, "--child", "measure", f"--token={token}", "--probes", str(probes),
              "--layout", str(layout), "--requests", str(args.requests),
-             "--warmup", str(args.warmup)],
+             "--warmup", str(args.warmup), *(f"--probe={p}" for p in args.probe)],
             cwd=REPO_DIR, env=env, stdout=service_log, stderr=service_log,
         )  # fmt: skip
     if measured.returncode != 0:
@@ -321,6 +332,28 @@ def _wrap(probes: Probes, owner: Any, name: str, label: str) -> None:
     setattr(owner, name, probed)
 
 
+def _wrap_named(probes: Probes, target: str) -> None:
+    """Probe `module:Name` or `module:Class.method` (a static or class method stays one)."""
+    import importlib
+    import inspect
+
+    module_name, _, qualname = target.partition(":")
+    *path, name = qualname.split(".")
+    owner: Any = importlib.import_module(module_name)
+    for part in path:
+        owner = getattr(owner, part)
+    static = inspect.getattr_static(owner, name)
+    if isinstance(static, staticmethod | classmethod):
+        function = static.__func__
+
+        def probed(*args: Any, **kwargs: Any) -> Any:
+            return probes.run(qualname, lambda: function(*args, **kwargs))
+
+        setattr(owner, name, type(static)(probed))
+        return
+    _wrap(probes, owner, name, qualname)
+
+
 def _subclasses(cls: type) -> list[type]:
     found = []
     for sub in cls.__subclasses__():
@@ -367,13 +400,25 @@ def _instrument(probes: Probes) -> None:
     _wrap(probes, BaseDatabaseWrapper, "connect", "DB connect")
     _wrap(probes, logging.Logger, "handle", "logging: one record (format, write)")
     for view in _subclasses(APIView):
-        for method in ("get", "post", "patch", "delete"):
+        for method in ("get", "post", "patch", "delete", "plain_answer"):
             if method in vars(view):
                 _wrap(probes, view, method, f"view {view.__name__}.{method}")
     for name in ("execute", "executemany"):
         _wrap(probes, CursorWrapper, name, "DB statement (client side)")
     for name in ("commit", "rollback"):
         _wrap(probes, BaseDatabaseWrapper, name, "DB commit/rollback (client side)")
+    # The plain requests' path instead of DRF's dispatch (orderservice/api/fastpath.py), in
+    # the revisions that have one.
+    try:
+        from orderservice.api import fastpath
+    except ImportError:
+        return
+    _wrap(probes, fastpath, "_plain", "fast path (plain request, no DRF dispatch)")
+    _wrap(probes, fastpath, "_token_user", "fast path: token lookup")
+
+
+_PATHS = {"floor": FLOOR_PATH, "place": "/orders"}
+_placed: dict[str, str] = {}  # "order_id": the first order placed
 
 
 def _environ(kind: str, token: str, n: int) -> dict[str, Any]:
@@ -382,7 +427,7 @@ def _environ(kind: str, token: str, n: int) -> dict[str, Any]:
     body = PLACE_BODY if kind == "place" else b""
     return {
         "REQUEST_METHOD": "POST" if kind == "place" else "GET",
-        "PATH_INFO": "/orders" if kind == "place" else FLOOR_PATH,
+        "PATH_INFO": _PATHS.get(kind) or f"/orders/{_placed['order_id']}",
         "QUERY_STRING": "",
         "SERVER_NAME": "127.0.0.1",
         "SERVER_PORT": "8000",
@@ -416,11 +461,13 @@ def _requests(
                 _environ(kind, token, n), lambda status, headers, *_: statuses.append(status)
             )
             try:
-                b"".join(result)
+                content = b"".join(result)
             finally:
                 probes.run("response close (request_finished signal)", result.close)
             if not statuses[0].startswith(expected):
                 raise RuntimeError(f"{kind}: {statuses[0]}, expected {expected}")
+            if kind == "place" and "order_id" not in _placed:  # one warm-up's: not measured
+                _placed["order_id"] = json.loads(content)["order_id"]
 
         yield one
 
@@ -434,6 +481,8 @@ def _measure(args: argparse.Namespace) -> int:
     get_resolver().url_patterns  # noqa: B018  (imports every view, for _instrument to wrap)
     probes = Probes(args.probes)
     _instrument(probes)
+    for target in args.probe:
+        _wrap_named(probes, target)
     from orderservice.wsgi import application
 
     for kind in KINDS:

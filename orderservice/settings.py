@@ -281,6 +281,10 @@ PUBLIC_BASE_URL = os.environ.get("PUBLIC_BASE_URL", "")
 # The `documentation` URL's page in error bodies; empty means this server's own /docs/errors.
 ERROR_DOCS_BASE_URL = os.environ.get("ERROR_DOCS_BASE_URL", "")
 
+# The plain case of GET /products/{id}, GET /orders/{id} and POST /orders answered without DRF's
+# dispatch, with the same answers (orderservice/api/fastpath.py); off: DRF answers everything.
+FAST_PATH = env_bool("FAST_PATH", True)
+
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         # Not a way in: applies the per-IP rate limit before any credential is checked.

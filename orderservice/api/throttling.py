@@ -28,7 +28,10 @@ from typing import TYPE_CHECKING, Any
 from django.conf import settings
 from django.core.cache import caches
 from django.core.cache.backends.locmem import LocMemCache
+from django.core.signals import setting_changed
+from django.dispatch import receiver
 from django.http import HttpRequest, HttpResponse
+from django.utils.module_loading import import_string
 from rest_framework import exceptions
 from rest_framework.authentication import BaseAuthentication
 from rest_framework.request import Request
@@ -119,10 +122,28 @@ def _incr_local(key: str, window: int) -> int:
         return count
 
 
+@functools.cache
+def _counts_in_process(alias: str) -> bool:
+    """Whether the cache `alias` is the process's own memory (then the counts are a dict).
+
+    Decided once from the settings, not on each request from `caches[alias]`: that lookup goes
+    through a thread- and context-local registry (about 18k instructions, twice a request).
+    Forgotten when CACHES changes (tests), as Django then forgets its cache objects.
+    """
+    backend = str(settings.CACHES[alias]["BACKEND"])
+    return issubclass(import_string(backend), LocMemCache)
+
+
+@receiver(setting_changed)
+def _cache_settings_changed(*, setting: str, **kwargs: Any) -> None:
+    if setting in ("CACHES", "THROTTLE_CACHE_ALIAS"):
+        _counts_in_process.cache_clear()
+
+
 def _incr(key: str, window: int, period: int) -> int:
-    cache = caches[settings.THROTTLE_CACHE_ALIAS]
-    if isinstance(cache, LocMemCache):
+    if _counts_in_process(settings.THROTTLE_CACHE_ALIAS):
         return _incr_local(key, window)
+    cache = caches[settings.THROTTLE_CACHE_ALIAS]
     key = f"{key}:{window}"
     try:
         return int(cache.incr(key))
@@ -153,6 +174,10 @@ class IpRateThrottle(FixedWindowThrottle):
         return client_address(request) or None
 
 
+# The attribute of the Django request holding its per-IP verdict: (allowed, seconds to wait).
+_IP_VERDICT = "ip_limit_verdict"
+
+
 class IpThrottleAuthentication(BaseAuthentication):
     """First in DEFAULT_AUTHENTICATION_CLASSES: applies the per-IP limit, authenticates no one.
 
@@ -162,10 +187,18 @@ class IpThrottleAuthentication(BaseAuthentication):
 
     keyword = "Token"
 
-    def authenticate(self, request: Request) -> tuple[Any, Any] | None:
-        throttle = IpRateThrottle()
-        if not throttle.allow_request(request, None):
-            raise exceptions.Throttled(wait=throttle.wait())
+    def authenticate(self, request: Request | HttpRequest) -> tuple[Any, Any] | None:
+        # Once per request: the fast path (api/fastpath.py) counts a request first and may
+        # then hand it to DRF, which asks again; the verdict is kept on the Django request.
+        http_request = getattr(request, "_request", request)
+        verdict = http_request.__dict__.get(_IP_VERDICT)
+        if verdict is None:
+            throttle = IpRateThrottle()
+            verdict = (throttle.allow_request(request, None), throttle.wait())
+            setattr(http_request, _IP_VERDICT, verdict)
+        allowed, wait = verdict
+        if not allowed:
+            raise exceptions.Throttled(wait=wait)
         return None
 
     def authenticate_header(self, request: Request) -> str:

@@ -4,7 +4,7 @@ selectors."""
 import re
 from typing import Any
 
-from django.http import HttpResponse
+from django.http import HttpRequest, HttpResponse
 from rest_framework import serializers
 from rest_framework.permissions import IsAdminUser
 from rest_framework.request import Request
@@ -12,6 +12,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from orderservice.api.authentication import authenticated_user
+from orderservice.api.fastpath import Answer, FastPathApi
 from orderservice.api.fields import (
     ProductIdField,
     StrictCharField,
@@ -108,7 +109,9 @@ class ProductListApi(APIView):
         )
 
 
-class ProductDetailApi(APIView):
+class ProductDetailApi(FastPathApi):
+    fast_method = "GET"
+
     class InputSerializer(StrictSerializer):
         name = StrictCharField(min_length=1, max_length=200, required=False)
         product_count = StrictIntegerField(min_value=0, max_value=MAX_STOCK, required=False)
@@ -134,8 +137,13 @@ class ProductDetailApi(APIView):
 
     @openapi.PRODUCT_GET
     def get(self, request: Request, product_id: str) -> Response:
-        _check_product_id(product_id)
-        return Response(product_body(selectors.product_get(product_id=product_id)))
+        return Response(_product(product_id))
+
+    def plain_input(self, request: HttpRequest, **kwargs: str) -> str:
+        return kwargs["product_id"]
+
+    def plain_answer(self, request: HttpRequest, product_id: str) -> Answer:
+        return _product(product_id), 200, {}
 
     @openapi.PRODUCT_EDIT
     def patch(self, request: Request, product_id: str) -> Response:
@@ -218,6 +226,12 @@ class ProductAdjustmentApi(APIView):
         # With a key: run once, store the 201 in the adjustment's transaction, replay it on a
         # retry. A refusal (404, 409) is not stored: a retry runs afresh.
         return idempotent(request, key, adjust, stored_refusals=())
+
+
+def _product(product_id: str) -> dict[str, object]:
+    """The body of GET /products/{id}."""
+    _check_product_id(product_id)
+    return product_body(selectors.product_get(product_id=product_id))
 
 
 def _check_product_id(product_id: str) -> None:

@@ -3,13 +3,14 @@
 import re
 from typing import Any
 
-from django.http import HttpResponse
+from django.contrib.auth.models import User
+from django.http import HttpRequest, HttpResponse
 from rest_framework import exceptions, serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
 from orderservice.api.authentication import authenticated_user
+from orderservice.api.fastpath import Answer, FastPathApi, json_body
 from orderservice.api.fields import (
     ProductIdField,
     StrictChoiceField,
@@ -48,12 +49,23 @@ def _order_response(body: dict[str, Any], order: Order, **kwargs: Any) -> Respon
     return response
 
 
+def _order(order_id: str, user: User) -> tuple[dict[str, Any], dict[str, str]]:
+    """The body and ETag of GET /orders/{id}."""
+    _check_order_id(order_id)
+    order = selectors.order_get_for_user(order_id=order_id, user=user)
+    return order_body(order, *selectors.order_lines_priced(order)), {
+        "ETag": etag_for(order.version)
+    }
+
+
 def _check_order_id(order_id: str) -> None:
     if not re.fullmatch(ORDER_ID_PATTERN, order_id):
         raise serializers.ValidationError({"order_id": ["Not an order id of this service."]})
 
 
-class OrderListApi(APIView):
+class OrderListApi(FastPathApi):
+    fast_method = "POST"
+
     class InputSerializer(StrictSerializer):
         products = serializers.ListField(
             child=PlaceLineSerializer(), min_length=1, max_length=MAX_LINES
@@ -93,22 +105,39 @@ class OrderListApi(APIView):
         lines, partial = accepted
 
         def place() -> Response:
-            placed = placement.order_place(
-                user=authenticated_user(request), lines=lines, partial=partial
-            )
-            order = placed.order
-            return _order_response(
-                placed_body(order, placed.lines, placed.prices, placed.out_of_stock),
-                order,
-                headers={"Location": f"/orders/{order.id}"},
-            )
+            body, headers = _place(authenticated_user(request), lines, partial)
+            return Response(body, headers=headers)
 
         # With a key: run once, store the answer in the order's transaction, replay it on a retry.
         # Besides a 200, only the 404 out-of-stock is stored (SPEC §2).
         return idempotent(request, key, place, stored_refusals=(InsufficientStock,))
 
+    def plain_input(
+        self, request: HttpRequest, **kwargs: str
+    ) -> tuple[dict[str, int], bool] | None:
+        if "HTTP_IDEMPOTENCY_KEY" in request.META:
+            return None  # keyed: run once and stored (idempotency/http.py), by the DRF method
+        return place_body_accept(json_body(self, request))
 
-class OrderDetailApi(APIView):
+    def plain_answer(self, request: HttpRequest, plain: tuple[dict[str, int], bool]) -> Answer:
+        lines, partial = plain
+        body, headers = _place(authenticated_user(request), lines, partial)
+        return body, 200, headers
+
+
+def _place(
+    user: User, lines: dict[str, int], partial: bool
+) -> tuple[dict[str, Any], dict[str, str]]:
+    """Place the order: the 200's body and headers (ETag, Location)."""
+    placed = placement.order_place(user=user, lines=lines, partial=partial)
+    order = placed.order
+    body = placed_body(order, placed.lines, placed.prices, placed.out_of_stock)
+    return body, {"Location": f"/orders/{order.id}", "ETag": etag_for(order.version)}
+
+
+class OrderDetailApi(FastPathApi):
+    fast_method = "GET"
+
     class InputSerializer(StrictSerializer):
         products = serializers.ListField(
             child=EditLineSerializer(), min_length=1, max_length=MAX_LINES, required=False
@@ -122,9 +151,15 @@ class OrderDetailApi(APIView):
 
     @openapi.ORDER_GET
     def get(self, request: Request, order_id: str) -> Response:
-        _check_order_id(order_id)
-        order = selectors.order_get_for_user(order_id=order_id, user=authenticated_user(request))
-        return _order_response(order_body(order, *selectors.order_lines_priced(order)), order)
+        body, headers = _order(order_id, authenticated_user(request))
+        return Response(body, headers=headers)
+
+    def plain_input(self, request: HttpRequest, **kwargs: str) -> str:
+        return kwargs["order_id"]
+
+    def plain_answer(self, request: HttpRequest, order_id: str) -> Answer:
+        body, headers = _order(order_id, authenticated_user(request))
+        return body, 200, headers
 
     @openapi.ORDER_EDIT
     def patch(self, request: Request, order_id: str) -> Response:
