@@ -3,11 +3,12 @@
 Each thread holds a connection of its own (gunicorn `gthread`, granian's blocking threads), and
 a failure of the database kills them all, though each thread finds out only when it next uses
 its own. Every connection is stamped with the breaker's generation when it opens (bumped by each
-failure counted, see orderservice/common/breaker.py); one from an older generation lived through
-a failure, and is closed before a request or a unit of work uses it (`discard_stale_connection`);
-a failure on one is not counted (`note_failure(opened_in=...)`). So the threads of a process
-that each find their pooled connection dead after a partition heals open no breaker: one failure
-counts, and the others were opened before it.
+failure counted, see orderservice/common/breaker.py). One from an older generation lived through
+a failure: it is closed before a request (`discard_connection_older_than_a_failure`) or a unit
+of work (`discard_stale_connection`) uses it, and a failure on it is not counted
+(`note_failure(opened_in=...)`). So the threads of a process that each find their pooled
+connection dead after a partition heals open no breaker: one failure counts, and the others'
+connections were opened before it.
 """
 
 import contextlib
@@ -20,7 +21,7 @@ from typing import Any
 import psycopg
 from django.conf import settings
 from django.core.signals import setting_changed
-from django.db import DatabaseError, connection
+from django.db import DEFAULT_DB_ALIAS, DatabaseError, connection, connections
 from django.db import Error as DbError
 from django.db.backends.signals import connection_created
 
@@ -153,24 +154,26 @@ def discard_broken_connection() -> None:
         logger.debug("closing a broken connection failed", exc_info=True)
 
 
-def discard_stale_connection() -> None:
-    """Close this thread's idle connection if it lived through a database failure (opened before
-    the breaker's generation), or, on PostgreSQL, if the server hung up on it meanwhile."""
+def this_threads_connection() -> Any:
+    """This thread's Django connection (the `default` alias) itself: each attribute read through
+    `django.db.connection` looks the thread's connection up again, which costs more than most of
+    what is read."""
+    return connections[DEFAULT_DB_ALIAS]
+
+
+def discard_stale_connection(db: Any) -> None:
+    """Close `db` (this thread's connection) while idle if it lived through a database failure
+    (opened before the breaker's generation) or, on PostgreSQL, if the server hung up on it."""
     # Between statements the server owes us nothing, so a readable socket means end-of-file or
     # a reset (or an unsolicited notice, and then the cost is one reconnect). Found before
     # anything is sent, a dead connection may be replaced even for a statement that must not
     # run twice. No round trip: an integer compare, and one poll(2).
-    raw = connection.connection
-    if raw is None or connection.in_atomic_block:
+    raw = db.connection
+    if raw is None or db.in_atomic_block:
         return
-    opened_in = getattr(connection, "opened_in_generation", None)
-    if opened_in is not None and opened_in < database_breaker().generation:
-        # It may be dead without a sign on its socket (a partition leaves none): its first use
-        # would wait out the watchdog.
-        logger.info("a connection older than the last database failure: reconnecting")
-        discard_broken_connection()
+    if _outlived_a_failure(db):
         return
-    if connection.vendor != "postgresql":
+    if db.vendor != "postgresql":
         return
     try:
         poller = select.poll()
@@ -181,6 +184,36 @@ def discard_stale_connection() -> None:
     if hung_up:
         logger.info("the database closed an idle connection: reconnecting")
         discard_broken_connection()
+
+
+_checked = threading.local()  # .generation: the breaker generation this thread last checked at
+
+
+def discard_connection_older_than_a_failure() -> None:
+    """At a request's start: close this thread's connection if it lived through a database
+    failure, before the request's first statement (a token lookup, a read) is sent on it.
+
+    One integer compare per request: the connection is looked at only when the breaker's
+    generation moved since this thread last looked.
+    """
+    generation = database_breaker().generation
+    if getattr(_checked, "generation", None) == generation:
+        return
+    _checked.generation = generation
+    db = this_threads_connection()
+    if db.connection is not None and not db.in_atomic_block:
+        _outlived_a_failure(db)
+
+
+def _outlived_a_failure(db: Any) -> bool:
+    # Such a connection may be dead with no sign on its socket (a partition leaves none): its
+    # first statement would wait out the watchdog, and then count as a failure.
+    opened_in = getattr(db, "opened_in_generation", None)
+    if opened_in is None or opened_in >= database_breaker().generation:
+        return False
+    logger.info("a connection older than the last database failure: reconnecting")
+    discard_broken_connection()
+    return True
 
 
 def unavailable(reason: str, wait: float) -> DatabaseUnavailable:

@@ -17,7 +17,7 @@ from orderservice.common.db.availability import (
     admit,
     connection_generation,
     discard_broken_connection,
-    discard_stale_connection,
+    discard_connection_older_than_a_failure,
     note_failure,
     unavailable,
 )
@@ -55,7 +55,7 @@ def _request_started(**kwargs: Any) -> None:
     _serving.request = True
     # Before the request's first statement (the token lookup, a read): a connection that lived
     # through a database failure is not used after it (availability.py).
-    discard_stale_connection()
+    discard_connection_older_than_a_failure()
 
 
 def _request_finished(**kwargs: Any) -> None:

@@ -20,6 +20,7 @@ from orderservice.common.db.availability import (
     discard_stale_connection,
     note_failure,
     note_success,
+    this_threads_connection,
     unavailable,
 )
 from orderservice.common.db.errors import is_transient, is_unreachable
@@ -145,9 +146,10 @@ def _attempt(
         # A connection that lived through a database failure, or that the server hung up on
         # while idle, is replaced before anything is sent, and a failure to connect sent
         # nothing: both are safe to retry.
-        discard_stale_connection()
-        connection.ensure_connection()
-        opened_in = connection_generation(connection)
+        db = this_threads_connection()
+        discard_stale_connection(db)
+        db.ensure_connection()
+        opened_in = connection_generation(db)
         # Every round trip until the attempt ends, COMMIT and ROLLBACK included: they are no
         # statements, so the statements' own deadlines miss them. (A COMMIT cut here is followed
         # by Django reconnecting, to restore autocommit as the atomic block ends: that one may
