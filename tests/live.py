@@ -6,7 +6,8 @@ Use from a conftest: `from tests.live import live_server_factory, live_server_ur
   server (gunicorn or granian; default TEST_APP_SERVER, else gunicorn) on a free 127.0.0.1 port
   with production-like settings, waits until every worker answers, yields a `LiveServer` (its
   `url`, master `pid`, `worker_pids()`, `log_tail()`) and kills the whole process group.
-  `TEST_APP_SERVER=granian make test-pg` runs the whole live suite under granian.
+  `TEST_APP_SERVER=granian make test-pg` runs the whole live suite under granian;
+  `TEST_GUNICORN_THREADS=4` runs it under gunicorn's `gthread` workers with 4 threads each.
 - `live_server_factory` / `live_server_url`: pytest fixtures on `transactional_db`, so what the
   test creates is committed and visible to the server (PostgreSQL only: the server needs the
   test database by name, see `current_database_url`). `shared_live_server_url`: the same, but
@@ -61,6 +62,10 @@ DEFAULT_APP_SERVER = os.environ.get("TEST_APP_SERVER", "gunicorn")
 # slow request (a row lock wait) holds up the others queued behind it in that worker, where a
 # sync gunicorn worker would not have taken them (tests/faults/test_lock_timeout.py fails so).
 GRANIAN_THREADS = int(os.environ.get("TEST_GRANIAN_THREADS", "4"))
+# Threads per gunicorn worker when a test names none: above 1, the workers are `gthread` ones
+# (unless the test names a worker class), so the live suite runs with several request threads
+# per process, each holding its own database connection.
+GUNICORN_THREADS = int(os.environ.get("TEST_GUNICORN_THREADS", "1"))
 # Server logs (read them when a test fails); files older than LOG_KEEP_SECONDS are pruned.
 LOG_DIR = Path(tempfile.gettempdir()) / "orderservice-live"
 LOG_KEEP_SECONDS = 3600
@@ -135,7 +140,7 @@ def running_server(
     database_url: str,
     *,
     workers: int = 4,
-    worker_class: str = "sync",
+    worker_class: str | None = None,
     threads: int | None = None,
     env: Mapping[str, str] | None = None,
     ready_timeout: float = 30.0,
@@ -145,8 +150,9 @@ def running_server(
     """Run the service under `server` (gunicorn or granian; default DEFAULT_APP_SERVER) until
     the block ends; yield it once every worker answers HTTP.
 
-    gunicorn: `worker_class` and `threads` (default 1) as its flags, `request_timeout` its
-    worker timeout. granian: `threads` blocking threads per worker (default GRANIAN_THREADS; its
+    gunicorn: `worker_class` and `threads` as its flags (default GUNICORN_THREADS threads, and
+    `gthread` workers when that is more than 1, else `sync`), `request_timeout` its worker
+    timeout. granian: `threads` blocking threads per worker (default GRANIAN_THREADS; its
     WSGI workers have no class), and no request timeout (granian has none; the app bounds its
     own database waits). The server runs in its own session; at the end the whole process group
     gets SIGTERM, then SIGKILL, whatever happened in the block.
@@ -163,8 +169,10 @@ def running_server(
             listener.bind(("127.0.0.1", 0))
             listener.listen(128)
             port = listener.getsockname()[1]
+            threads = threads or GUNICORN_THREADS
+            worker_class = worker_class or ("gthread" if threads > 1 else "sync")
             command = _gunicorn_command(
-                listener.fileno(), workers, worker_class, threads or 1, request_timeout
+                listener.fileno(), workers, worker_class, threads, request_timeout
             )
             server_env = _server_env(database_url, env)
             pass_fds: tuple[int, ...] = (listener.fileno(),)
@@ -320,7 +328,7 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
 
 @pytest.fixture
 def live_server_factory(transactional_db: None) -> Iterator[Callable[..., LiveServer]]:
-    """start(workers=4, worker_class="sync", threads=None, env=None, database_url=None,
+    """start(workers=4, worker_class=None, threads=None, env=None, database_url=None,
     server=None) -> server.
 
     Every server started is stopped at teardown, before the test database is flushed.

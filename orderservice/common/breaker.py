@@ -10,6 +10,16 @@ forgotten after `probe_timeout`.
 
 State is per process; with several worker processes each one learns on its own, which costs at
 most `failure_threshold` failed calls per process.
+
+Several threads in a process share the breaker, and each holds a connection of its own: when the
+resource fails, every one of those connections may have died with it, and each thread finds out
+on its own, later, maybe after the resource is back. Those late failures say nothing about the
+resource now; counted together they would open the breaker on a resource that answers. So the
+breaker keeps a `generation`, bumped by every failure it counts: a caller stamps each connection
+with the generation it was opened in, replaces a connection from an older generation before using
+it, and reports the stamp with a failure (`record_failure(opened_in=...)`): a failure on a
+connection older than the current generation is not counted. A failure to connect, or on a
+connection opened since, is news and counts.
 """
 
 import threading
@@ -34,6 +44,9 @@ class CircuitBreaker:
         self._failures = 0
         self._opened_at: float | None = None  # None while closed
         self._probe_started_at: float | None = None
+        # Bumped by every failure counted: connections opened before may have died with it. Read
+        # without the lock (an int), by every unit of work.
+        self.generation = 0
 
     @property
     def is_closed(self) -> bool:
@@ -69,12 +82,18 @@ class CircuitBreaker:
             self._probe_started_at = None
             return was_open
 
-    def record_failure(self, *, decisive: bool = False) -> bool:
+    def record_failure(self, *, decisive: bool = False, opened_in: int | None = None) -> bool:
         """The resource did not answer. Returns True when this failure opened the breaker.
 
         `decisive`: open at once, whatever the count (a failure that took a whole timeout).
+        `opened_in`: the generation of the connection that failed (None: no connection, a failure
+        to connect). Older than the current one, the failure is not counted: that connection may
+        have died with a failure counted already, and says nothing about the resource now.
         """
         with self._lock:
+            if opened_in is not None and opened_in < self.generation:
+                return False
+            self.generation += 1
             now = clock.monotonic()
             if self._opened_at is not None:
                 # The probe failed (or a call made before the breaker opened): cool down again.

@@ -13,8 +13,10 @@ connection is piped to the upstream server. `cut(mode)` breaks the link the way 
   by this side's kernel); new ones are swallowed as in "blackhole".
 
 `restore()` lets new connections through again; the connections held by a cut are reset (their
-clients gave up, or a server on the far side of a long partition dropped them). Nothing is
-mocked: the service talks to the real server through real sockets.
+clients gave up, or a server on the far side of a long partition dropped them).
+`restore(keep_silent=True)` after a stall leaves them open and stalled for ever instead: a
+firewall or NAT that lost their state drops what they send and tells nobody, so only new
+connections work. Nothing is mocked: the service talks to the real server through real sockets.
 """
 
 import asyncio
@@ -58,8 +60,8 @@ class TcpProxy:
     def cut(self, mode: Mode = "refuse") -> None:
         self._call(self._cut(mode))
 
-    def restore(self) -> None:
-        self._call(self._restore())
+    def restore(self, *, keep_silent: bool = False) -> None:
+        self._call(self._restore(keep_silent))
 
     def stop(self) -> None:
         if not self._thread.is_alive():
@@ -85,8 +87,13 @@ class TcpProxy:
         else:
             self._reset_all()
 
-    async def _restore(self) -> None:
+    async def _restore(self, keep_silent: bool) -> None:
         self._mode = None
+        if keep_silent:
+            # The stalled pipes wait on the old event for ever; new links get one of their own.
+            self._flowing = asyncio.Event()
+            self._flowing.set()
+            return
         self._reset_all()  # the held connections go too (blackholed, stalled): clients gave up
         self._flowing.set()
 

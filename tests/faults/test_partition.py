@@ -5,7 +5,9 @@ error ever comes back (TCP keepalives are still acknowledged), so only the servi
 can end a request: each answers 503 with Retry-After within the retry budget, none hangs, none
 is a 500, and nothing half-done is stored. Once the partition heals, every worker's pooled
 connection is dead; the first request after the heal succeeds, and so does every request after
-it, on every worker, reads and writes alike (no worker answers 503 once on its dead connection).
+it, on every worker, reads and writes alike (no worker answers 503 once on its dead connection),
+also with several threads per worker, each with a dead connection of its own (no worker's
+breaker counts those together as an outage).
 """
 
 import time
@@ -117,13 +119,18 @@ def test_a_stalled_connection_answers_503_within_the_budget(
     )
 
 
+# None: the app server's default (one thread per gunicorn worker); 4: gunicorn `gthread` workers,
+# or granian's blocking threads, 4 per worker.
+@pytest.mark.parametrize("threads", [None, 4], ids=["default-threads", "4-threads"])
 def test_after_the_partition_heals_no_worker_answers_503(
-    live_server_factory, pg_proxy, proxied_database_url
+    live_server_factory, pg_proxy, proxied_database_url, threads
 ):
     # given: every worker holds a connection through the proxy, and an order to read back
     products_create(PRODUCTS)
     token = user_token("healed")
-    server = live_server_factory(workers=WORKERS, database_url=proxied_database_url, env=ENV)
+    server = live_server_factory(
+        workers=WORKERS, threads=threads, database_url=proxied_database_url, env=ENV
+    )
     _every_worker_connected(server, pg_proxy, token)
     placed = _request(token, "POST", server.url, "/orders", json=ORDER)()
     assert placed.status == 200, placed.body

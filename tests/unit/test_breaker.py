@@ -127,3 +127,61 @@ def test_a_probe_that_never_reports_is_forgotten(now):
 
     # then
     assert b.claim_probe()
+
+
+def test_a_counted_failure_starts_a_new_generation(now):
+    # given
+    b = breaker()
+    before = b.generation
+
+    # when
+    b.record_failure(opened_in=before)
+
+    # then: a connection opened before this failure is older now
+    assert b.generation > before
+
+
+def test_failures_on_connections_older_than_a_counted_failure_are_not_counted(now):
+    # given: several threads' connections, opened together; one fails, and is counted
+    b = breaker()
+    opened_in = b.generation
+    b.record_failure(opened_in=opened_in)
+
+    # when: each other thread finds its own connection dead, slowly even
+    opened = [b.record_failure(opened_in=opened_in, decisive=True) for _ in range(5)]
+
+    # then: they died with the first failure and say nothing more: the breaker stays closed
+    assert opened == [False] * 5
+    assert b.is_closed
+    assert b.refusal() is None
+
+
+def test_failures_to_connect_and_on_new_connections_are_counted(now):
+    # given: a failure counted, then connections opened since
+    b = breaker()
+    b.record_failure(opened_in=b.generation)
+
+    # when: a failure to connect, then failures on connections opened after the last failure
+    first = b.record_failure(opened_in=None)
+    second = b.record_failure(opened_in=b.generation)
+
+    # then: news of the database now: the third failure in a row opens it
+    assert (first, second) == (False, True)
+    assert b.refusal() is not None
+
+
+def test_the_failures_that_open_it_make_every_older_connection_stale(now):
+    # given: connections opened while the breaker was closed
+    b = breaker()
+    opened_in = b.generation
+
+    # when: it opens, then a probe closes it
+    b.record_failure(decisive=True)
+    now[0] += 2.0
+    assert b.claim_probe()
+    b.record_success()
+
+    # then: a failure on a connection from before the outage does not open it again
+    assert opened_in < b.generation
+    assert not b.record_failure(opened_in=opened_in, decisive=True)
+    assert b.is_closed

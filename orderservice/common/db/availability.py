@@ -1,4 +1,15 @@
-"""This process's circuit breaker for the database: admit or refuse, probe, record each outcome."""
+"""This process's circuit breaker for the database: admit or refuse, probe, record each outcome.
+
+Each thread holds a connection of its own (gunicorn `gthread`, granian's blocking threads), and
+a failure of the database kills them all, though each thread finds out only when it next uses
+its own. Every connection is stamped with the breaker's generation when it opens (bumped by each
+failure counted, see orderservice/common/breaker.py). One from an older generation lived through
+a failure: it is closed before a request (`discard_connection_older_than_a_failure`) or a unit
+of work (`discard_stale_connection`) uses it, and a failure on it is not counted
+(`note_failure(opened_in=...)`). So the threads of a process that each find their pooled
+connection dead after a partition heals open no breaker: one failure counts, and the others'
+connections were opened before it.
+"""
 
 import contextlib
 import logging
@@ -10,7 +21,7 @@ from typing import Any
 import psycopg
 from django.conf import settings
 from django.core.signals import setting_changed
-from django.db import DatabaseError, connection
+from django.db import DEFAULT_DB_ALIAS, DatabaseError, connection, connections
 from django.db import Error as DbError
 from django.db.backends.signals import connection_created
 
@@ -94,21 +105,36 @@ def note_success() -> None:
     alerts.database_recovered()
 
 
-def note_failure(exc: BaseException, *, elapsed: float = 0.0) -> None:
-    """Count an unreachable database against the breaker (other errors are not outages)."""
+def note_failure(exc: BaseException, *, elapsed: float = 0.0, opened_in: int | None = None) -> None:
+    """Count an unreachable database against the breaker (other errors are not outages).
+
+    `opened_in`: `connection_generation` of the connection that failed, taken before the failure
+    closed it (None: it failed to connect). A connection older than the breaker's generation
+    lived through a failure counted already: its failure is not counted again.
+    """
     if not is_unreachable(exc):
         return
     timed_out = isinstance(exc.__cause__, psycopg.errors.ConnectionTimeout)
     decisive = timed_out or elapsed >= _SLOW_FAILURE_SECONDS
-    if database_breaker().record_failure(decisive=decisive):
+    if database_breaker().record_failure(decisive=decisive, opened_in=opened_in):
         logger.error(
             "database unreachable: circuit open for %ss", settings.DB_BREAKER_COOLDOWN_SECONDS
         )
 
 
-def _on_connection_created(**kwargs: Any) -> None:
+def _on_connection_created(*, connection: Any, **kwargs: Any) -> None:
     # A new connection is the first sign the database is back, also when only reads are served.
     note_success()
+    connection.opened_in_generation = database_breaker().generation
+
+
+def connection_generation(db: Any) -> int | None:
+    """The breaker generation `db` (a Django connection) was opened in; None when it holds no
+    open connection (or one opened before this module was imported: nothing is known of it)."""
+    if db.connection is None:
+        return None
+    generation: int | None = getattr(db, "opened_in_generation", None)
+    return generation
 
 
 connection_created.connect(
@@ -128,14 +154,26 @@ def discard_broken_connection() -> None:
         logger.debug("closing a broken connection failed", exc_info=True)
 
 
-def discard_hung_up_connection() -> None:
-    """Close this thread's idle PostgreSQL connection if the server hung up on it meanwhile."""
+def this_threads_connection() -> Any:
+    """This thread's Django connection (the `default` alias) itself: each attribute read through
+    `django.db.connection` looks the thread's connection up again, which costs more than most of
+    what is read."""
+    return connections[DEFAULT_DB_ALIAS]
+
+
+def discard_stale_connection(db: Any) -> None:
+    """Close `db` (this thread's connection) while idle if it lived through a database failure
+    (opened before the breaker's generation) or, on PostgreSQL, if the server hung up on it."""
     # Between statements the server owes us nothing, so a readable socket means end-of-file or
     # a reset (or an unsolicited notice, and then the cost is one reconnect). Found before
     # anything is sent, a dead connection may be replaced even for a statement that must not
-    # run twice. No round trip: one poll(2).
-    raw = connection.connection
-    if raw is None or connection.vendor != "postgresql" or connection.in_atomic_block:
+    # run twice. No round trip: an integer compare, and one poll(2).
+    raw = db.connection
+    if raw is None or db.in_atomic_block:
+        return
+    if _outlived_a_failure(db):
+        return
+    if db.vendor != "postgresql":
         return
     try:
         poller = select.poll()
@@ -146,6 +184,36 @@ def discard_hung_up_connection() -> None:
     if hung_up:
         logger.info("the database closed an idle connection: reconnecting")
         discard_broken_connection()
+
+
+_checked = threading.local()  # .generation: the breaker generation this thread last checked at
+
+
+def discard_connection_older_than_a_failure() -> None:
+    """At a request's start: close this thread's connection if it lived through a database
+    failure, before the request's first statement (a token lookup, a read) is sent on it.
+
+    One integer compare per request: the connection is looked at only when the breaker's
+    generation moved since this thread last looked.
+    """
+    generation = database_breaker().generation
+    if getattr(_checked, "generation", None) == generation:
+        return
+    _checked.generation = generation
+    db = this_threads_connection()
+    if db.connection is not None and not db.in_atomic_block:
+        _outlived_a_failure(db)
+
+
+def _outlived_a_failure(db: Any) -> bool:
+    # Such a connection may be dead with no sign on its socket (a partition leaves none): its
+    # first statement would wait out the watchdog, and then count as a failure.
+    opened_in = getattr(db, "opened_in_generation", None)
+    if opened_in is None or opened_in >= database_breaker().generation:
+        return False
+    logger.info("a connection older than the last database failure: reconnecting")
+    discard_broken_connection()
+    return True
 
 
 def unavailable(reason: str, wait: float) -> DatabaseUnavailable:

@@ -8,6 +8,7 @@ from django.db import InterfaceError, OperationalError, connection
 from orderservice.common.breaker import CircuitOpen
 from orderservice.common.db.availability import (
     admit,
+    connection_generation,
     discard_broken_connection,
     note_failure,
     note_success,
@@ -41,7 +42,7 @@ def database_failed(exc: OperationalError | InterfaceError) -> DatabaseUnavailab
     raises DatabaseUnavailable itself once the budget is spent; what comes here is the rest: a
     read the server refused (statement timeout), a write outside a unit of work, SQLite.
     """
-    note_failure(exc)
+    note_failure(exc, opened_in=connection_generation(connection))
     if is_unreachable(exc):
         discard_broken_connection()
     logger.warning("database error outside a transaction: %s", exc)

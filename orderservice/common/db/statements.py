@@ -15,7 +15,9 @@ from orderservice.common import clock, metrics
 from orderservice.common.breaker import CircuitOpen
 from orderservice.common.db.availability import (
     admit,
+    connection_generation,
     discard_broken_connection,
+    discard_connection_older_than_a_failure,
     note_failure,
     unavailable,
 )
@@ -51,6 +53,9 @@ _serving = threading.local()  # .request: this thread is answering an HTTP reque
 
 def _request_started(**kwargs: Any) -> None:
     _serving.request = True
+    # Before the request's first statement (the token lookup, a read): a connection that lived
+    # through a database failure is not used after it (availability.py).
+    discard_connection_older_than_a_failure()
 
 
 def _request_finished(**kwargs: Any) -> None:
@@ -90,7 +95,8 @@ def bounded_execute(execute: Any, sql: str, params: Any, many: bool, context: An
         if not _repeatable(db, sql, many, context):
             raise
         failure = exc
-    return _read_again(execute, sql, params, many, context, failure, started)
+        opened_in = connection_generation(db)
+    return _read_again(execute, sql, params, many, context, failure, opened_in, started)
 
 
 def _repeatable(db: Any, sql: str, many: bool, context: Any) -> bool:
@@ -117,6 +123,7 @@ def _read_again(
     many: bool,
     context: Any,
     failure: DbError,
+    opened_in: int | None,
     started: float,
 ) -> Any:
     """Reconnect and run the read again, with jittered backoff, within the retry budget counted
@@ -129,7 +136,7 @@ def _read_again(
     while True:
         now = clock.monotonic()
         last_attempt = now - attempt_started
-        note_failure(failure, elapsed=last_attempt)
+        note_failure(failure, elapsed=last_attempt, opened_in=opened_in)
         discard_broken_connection()
         pause = backoff(attempt)
         # No attempt that, judged by the last one, would end past the budget.
@@ -155,6 +162,7 @@ def _read_again(
             if not is_unreachable(exc):
                 raise
             failure = exc
+            opened_in = connection_generation(db)  # None: the reconnect failed
 
 
 def _install(connection: Any, **kwargs: Any) -> None:

@@ -15,10 +15,12 @@ from orderservice.common import clock, metrics
 from orderservice.common.breaker import CircuitOpen
 from orderservice.common.db.availability import (
     admit,
+    connection_generation,
     discard_broken_connection,
-    discard_hung_up_connection,
+    discard_stale_connection,
     note_failure,
     note_success,
+    this_threads_connection,
     unavailable,
 )
 from orderservice.common.db.errors import is_transient, is_unreachable
@@ -43,10 +45,11 @@ def in_transaction(func: Callable[P, R]) -> Callable[P, R]:
     on PostgreSQL each late attempt's lock and statement timeouts are cut to what is left of the
     budget, and the watchdog cuts any round trip of an attempt (COMMIT included) still unanswered
     just after the budget is spent (a database that went silent). A connection that failed is
-    discarded before the next attempt, and one the server hung up on while idle before the
-    first. While the circuit breaker is open, DatabaseUnavailable is raised at once. A call made
-    inside an existing transaction runs under a savepoint and is not retried here: the outermost
-    wrapper owns the transaction and retries the whole of it.
+    discarded before the next attempt, and one the server hung up on while idle, or that lived
+    through a database failure (availability.py), before the first. While the circuit breaker
+    is open, DatabaseUnavailable is raised at once. A call made inside an existing transaction
+    runs under a savepoint and is not retried here: the outermost wrapper owns the transaction
+    and retries the whole of it.
 
     A connection lost during COMMIT is not retried (the first attempt may have been stored, and a
     second would store the work twice): the caller gets DatabaseUnavailable. Clients make such
@@ -138,11 +141,15 @@ def _attempt(
     started = clock.monotonic()
     # Set from the moment a lost connection could mean the work was stored after all.
     outcome_unknown = False
+    opened_in = None  # the generation of the connection the work runs on (None: connecting)
     try:
-        # A connection the server hung up on while idle is replaced before anything is sent,
-        # and a failure to connect sent nothing: both are safe to retry.
-        discard_hung_up_connection()
-        connection.ensure_connection()
+        # A connection that lived through a database failure, or that the server hung up on
+        # while idle, is replaced before anything is sent, and a failure to connect sent
+        # nothing: both are safe to retry.
+        db = this_threads_connection()
+        discard_stale_connection(db)
+        db.ensure_connection()
+        opened_in = connection_generation(db)
         # Every round trip until the attempt ends, COMMIT and ROLLBACK included: they are no
         # statements, so the statements' own deadlines miss them. (A COMMIT cut here is followed
         # by Django reconnecting, to restore autocommit as the atomic block ends: that one may
@@ -161,7 +168,7 @@ def _attempt(
         if not is_unreachable(exc):
             note_success()  # the database answered, if only to refuse
             raise
-        note_failure(exc, elapsed=clock.monotonic() - started)
+        note_failure(exc, elapsed=clock.monotonic() - started, opened_in=opened_in)
         if outcome_unknown:
             raise _CommitOutcomeUnknown() from exc
         raise
