@@ -55,6 +55,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     add("--db", default="os_layers", help="PostgreSQL database, recreated (default os_layers)")
     add("--json", type=Path, help="also write the figures as JSON here")
     add("--keep", action="store_true", help="keep the work folder (callgrind files) and say where")
+    add(
+        "--probe",
+        action="append",
+        default=[],
+        metavar="MODULE:CLASS.METHOD",
+        help="also probe this method or module function, to split a layer further (repeatable)",
+    )
     add("--child", choices=["prepare", "measure"], help=argparse.SUPPRESS)
     add("--token", help=argparse.SUPPRESS)
     add("--probes", type=Path, help=argparse.SUPPRESS)
@@ -116,7 +123,7 @@ def _run(args: argparse.Namespace, work: Path) -> dict[str, Any]:
              f"--callgrind-out-file={work / 'callgrind.out'}",
              *child, "--child", "measure", f"--token={token}", "--probes", str(probes),
              "--layout", str(layout), "--requests", str(args.requests),
-             "--warmup", str(args.warmup)],
+             "--warmup", str(args.warmup), *(f"--probe={spec}" for spec in args.probe)],
             cwd=REPO_DIR, env=env, stdout=service_log, stderr=service_log,
         )  # fmt: skip
     if measured.returncode != 0:
@@ -376,6 +383,22 @@ def _instrument(probes: Probes) -> None:
         _wrap(probes, BaseDatabaseWrapper, name, "DB commit/rollback (client side)")
 
 
+def _probe_extra(probes: Probes, spec: str) -> None:
+    """--probe MODULE:NAME or MODULE:CLASS.METHOD: its calls become a layer of their own.
+
+    Only calls made through the module's or class's attribute are seen: a function imported by
+    name elsewhere, or connected to a signal, before this runs keeps its unprobed self.
+    """
+    import importlib
+
+    module_name, _, qualname = spec.partition(":")
+    owner: Any = importlib.import_module(module_name)
+    *path, name = qualname.split(".")
+    for part in path:
+        owner = getattr(owner, part)
+    _wrap(probes, owner, name, qualname)
+
+
 def _environ(kind: str, token: str, n: int) -> dict[str, Any]:
     import io
 
@@ -434,6 +457,8 @@ def _measure(args: argparse.Namespace) -> int:
     get_resolver().url_patterns  # noqa: B018  (imports every view, for _instrument to wrap)
     probes = Probes(args.probes)
     _instrument(probes)
+    for spec in args.probe:
+        _probe_extra(probes, spec)
     from orderservice.wsgi import application
 
     for kind in KINDS:
