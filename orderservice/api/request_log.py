@@ -58,7 +58,8 @@ class RequestLogMiddleware:
         request_id = request_id_from(request.META.get("HTTP_X_REQUEST_ID"))
         # Kept after this returns, until the response is closed (below): Django logs an error
         # answer ("Internal Server Error: /path", django.request) only once the whole middleware
-        # chain has returned, and that line belongs to the request too.
+        # chain has returned, and that line belongs to the request too. It also marks the thread
+        # as serving a request, for the retry budget (common/db/statements.serving_request).
         request_id_var.set(request_id)
         start = time.perf_counter()
         response = self.get_response(request)
