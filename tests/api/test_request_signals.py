@@ -154,6 +154,7 @@ def _serve(path: str) -> int:
     return int(statuses[0].split()[0])
 
 
+@pytest.mark.postgres  # SQLite's in-memory test database is never closed
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.parametrize("state", ["past CONN_MAX_AGE", "errors, unusable"])
 def test_a_connection_to_drop_is_closed_when_the_response_is(state):
