@@ -5,7 +5,7 @@ the dispatch; a signal left with no receiver costs nothing (`Signal.send` return
 of Django's receivers have nothing to do in this service, and are disconnected once at start-up
 (`ApiConfig.ready`); together they cost about 100k instructions a request, 3.7% of a GET of one
 product, 3.3% of a placed order (`make bench-layers` on PostgreSQL), and request_started, left
-empty, about 60k more (3.6%, 2.4%; this service connects nothing to it either):
+empty, 46k-56k more (2.8%, 2.3%; this service connects nothing to it either):
 
 - `reset_queries` (request_started) empties the log of each connection's queries, which Django
   only fills with DEBUG on (or inside CaptureQueriesContext, which holds the receiver off
