@@ -69,7 +69,8 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",  # the admin's static files, in production too
     # Sessions, Django's authentication and messages run on the admin's (HTML) paths only.
     "orderservice.api.middleware.SessionMiddleware",
-    "django.middleware.common.CommonMiddleware",
+    # Django's CommonMiddleware as used here (Host check, Content-Length), Host verdicts kept.
+    "orderservice.api.middleware.CommonMiddleware",
     # Before the CSRF check: a refused admin login attempt costs no more work.
     "orderservice.api.throttling.AdminLoginThrottleMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",

@@ -15,6 +15,7 @@ from rest_framework.views import APIView
 
 from orderservice.api import errors
 from orderservice.common.db import database_ping, database_refusal
+from orderservice.common.db.availability import discard_connection_older_than_a_failure
 from orderservice.common.exceptions import DatabaseUnavailable
 
 
@@ -50,6 +51,9 @@ class DatabaseCircuitMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
+        # Before the request's first statement (the token lookup, a read): a connection that
+        # lived through a database failure is not used after it (common/db/availability.py).
+        discard_connection_older_than_a_failure()
         return self.get_response(request)
 
     def process_view(

@@ -40,6 +40,11 @@ class AsWarning(logging.Filter):
         return True
 
 
+def json_line(fields: dict[Any, Any]) -> str:
+    """One log line (without its newline) from its fields, in order: JsonFormatter's output."""
+    return orjson.dumps(fields, default=orjson_default, option=orjson.OPT_NON_STR_KEYS).decode()
+
+
 class JsonFormatter(logging.Formatter):
     """`{"level", "logger", "pid", "message", ...extra, "time"}`; never a Django request object.
 
@@ -78,7 +83,7 @@ class JsonFormatter(logging.Formatter):
         for key, name in self._shapes.get(shape) or self._learn(shape):
             line[name] = attrs[key]
         line["time"] = datetime.fromtimestamp(record.created, UTC)
-        return orjson.dumps(line, default=orjson_default, option=orjson.OPT_NON_STR_KEYS).decode()
+        return json_line(line)
 
     def _add_message_fields(
         self, line: dict[Any, Any], record: logging.LogRecord, fields: dict[Any, Any]

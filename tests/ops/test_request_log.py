@@ -1,12 +1,14 @@
 """One JSON log line per request, and X-Request-ID: accepted when sane, else generated; echoed
 in the response and carried by every log line written while the request is served."""
 
+import contextlib
 import io
 import json
 import logging
 import re
 import uuid
 from collections.abc import Callable, Iterator
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -240,3 +242,141 @@ def test_the_request_record_is_the_one_logger_info_would_make(client_user):
     source = Path(request_log.__file__).read_text().splitlines()[served.lineno - 1]
     assert "_log_request(" in source
     assert served.getMessage() == "GET /products/SKU-1 200"
+
+
+# --- the line written straight to the console handler -----------------------------------------
+
+
+@contextlib.contextmanager
+def console_alone() -> Iterator[tuple[logging.StreamHandler, io.StringIO]]:
+    """The production LOGGING's console handler alone on the root logger (pytest's own, which
+    it adds once the fixtures are set up, set aside), writing to a buffer."""
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(JsonFormatter())
+    handler.addFilter(RequestIdFilter())
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    root.handlers[:] = [handler]
+    root.setLevel(logging.INFO)
+    try:
+        yield handler, stream
+    finally:
+        root.handlers[:] = handlers
+        root.setLevel(level)
+
+
+def _request_lines_in(stream: io.StringIO) -> list[dict[str, Any]]:
+    return _request_lines([json.loads(line) for line in stream.getvalue().splitlines()])
+
+
+def test_the_line_written_straight_is_the_line_logging_writes(client_user):
+    # given
+    ProductFactory(product_id="SKU-1")
+    with console_alone() as (handler, stream):
+        assert request_log._straight_handler() is handler
+
+        # when: a request written straight, then the same one the record's way (a filter that
+        # keeps every record turns the straight way off)
+        assert client_user.get("/products/SKU-1", HTTP_X_REQUEST_ID="same").status_code == 200
+        request_logger = logging.getLogger("orderservice.request")
+        keep_all = logging.Filter()
+        request_logger.addFilter(keep_all)
+        try:
+            assert request_log._straight_handler() is None
+            assert client_user.get("/products/SKU-1", HTTP_X_REQUEST_ID="same").status_code == 200
+        finally:
+            request_logger.removeFilter(keep_all)
+
+    # then: the same fields in the same order, the same values but for the time and duration
+    straight, generic = _request_lines_in(stream)
+    assert list(straight) == list(generic)
+    varying = {"time", "duration_ms"}
+    assert {k: v for k, v in straight.items() if k not in varying} == {
+        k: v for k, v in generic.items() if k not in varying
+    }
+    assert straight["user"] == generic["user"] is not None
+    assert straight["request_id"] == "same"
+    for line in (straight, generic):
+        assert isinstance(line["duration_ms"], float)
+        assert datetime.fromisoformat(line["time"]).utcoffset() == timedelta(0)
+
+
+def _second_handler(handler: logging.Handler) -> Callable[[], None]:
+    other = logging.NullHandler()
+    logging.getLogger().addHandler(other)
+    return lambda: logging.getLogger().removeHandler(other)
+
+
+def _handler_on_the_request_logger(handler: logging.Handler) -> Callable[[], None]:
+    other = logging.NullHandler()
+    logging.getLogger("orderservice.request").addHandler(other)
+    return lambda: logging.getLogger("orderservice.request").removeHandler(other)
+
+
+def _text_format(handler: logging.Handler) -> Callable[[], None]:
+    formatter = handler.formatter
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    return lambda: handler.setFormatter(formatter)
+
+
+def _warnings_only(handler: logging.Handler) -> Callable[[], None]:
+    handler.setLevel(logging.WARNING)
+    return lambda: handler.setLevel(logging.NOTSET)
+
+
+def _another_filter(handler: logging.Handler) -> Callable[[], None]:
+    extra = logging.Filter()
+    handler.addFilter(extra)
+    return lambda: handler.removeFilter(extra)
+
+
+def _no_request_id_filter(handler: logging.Handler) -> Callable[[], None]:
+    [stamp] = handler.filters
+    handler.removeFilter(stamp)
+    return lambda: handler.addFilter(stamp)
+
+
+def _a_filter_on_the_logger(handler: logging.Handler) -> Callable[[], None]:
+    extra = logging.Filter()
+    logging.getLogger("orderservice.request").addFilter(extra)
+    return lambda: logging.getLogger("orderservice.request").removeFilter(extra)
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        _second_handler,
+        _handler_on_the_request_logger,
+        _text_format,
+        _warnings_only,
+        _another_filter,
+        _no_request_id_filter,
+        _a_filter_on_the_logger,
+    ],
+)
+def test_any_other_logging_configuration_takes_the_records_way(change):
+    with console_alone() as (handler, _stream):
+        undo = change(handler)
+        try:
+            assert request_log._straight_handler() is None
+        finally:
+            undo()
+        assert request_log._straight_handler() is handler
+
+
+def test_a_failed_write_ends_in_the_handlers_handle_error(client, monkeypatch):
+    with console_alone() as (handler, stream):
+        # given: a stream that cannot be written
+        stream.close()
+        failures: list[logging.LogRecord] = []
+        monkeypatch.setattr(handler, "handleError", failures.append)
+
+        # when
+        response = client.get("/healthz", HTTP_X_REQUEST_ID="unwritten")
+
+    # then: answered; the line's record went to handleError, as logging would have sent it
+    assert response.status_code == 200
+    assert [(record.name, record.getMessage()) for record in failures] == [
+        ("orderservice.request", "GET /healthz 200")
+    ]

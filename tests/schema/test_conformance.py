@@ -96,10 +96,14 @@ def _keep_test_connection() -> Iterator[None]:
     """Calls go straight to the WSGI app, not through Django's test client, so undo what the
     client would: Django closes "old" connections around each request, which on PostgreSQL
     would close the test's own connection, transaction and all."""
-    for signal in (request_started, request_finished):
-        signal.disconnect(close_old_connections)
+    # Only where it is connected: at start-up it leaves request_started (api/request_signals.py).
+    held_off = [
+        signal
+        for signal in (request_started, request_finished)
+        if signal.disconnect(close_old_connections)
+    ]
     yield
-    for signal in (request_started, request_finished):
+    for signal in held_off:
         signal.connect(close_old_connections)
 
 

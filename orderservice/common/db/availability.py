@@ -4,11 +4,11 @@ Each thread holds a connection of its own (gunicorn `gthread`, granian's blockin
 a failure of the database kills them all, though each thread finds out only when it next uses
 its own. Every connection is stamped with the breaker's generation when it opens (bumped by each
 failure counted, see orderservice/common/breaker.py). One from an older generation lived through
-a failure: it is closed before a request (`discard_connection_older_than_a_failure`) or a unit
-of work (`discard_stale_connection`) uses it, and a failure on it is not counted
-(`note_failure(opened_in=...)`). So the threads of a process that each find their pooled
-connection dead after a partition heals open no breaker: one failure counts, and the others'
-connections were opened before it.
+a failure: it is closed before a request (`discard_connection_older_than_a_failure`, called by
+api/health.DatabaseCircuitMiddleware) or a unit of work (`discard_stale_connection`) uses it, and
+a failure on it is not counted (`note_failure(opened_in=...)`). So the threads of a process that
+each find their pooled connection dead after a partition heals open no breaker: one failure
+counts, and the others' connections were opened before it.
 """
 
 import contextlib

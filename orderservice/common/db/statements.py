@@ -3,11 +3,9 @@
 import logging
 import math
 import random
-import threading
 from typing import Any
 
 from django.conf import settings
-from django.core.signals import request_finished, request_started
 from django.db import Error as DbError
 from django.db.backends.signals import connection_created
 
@@ -17,12 +15,12 @@ from orderservice.common.db.availability import (
     admit,
     connection_generation,
     discard_broken_connection,
-    discard_connection_older_than_a_failure,
     note_failure,
     unavailable,
 )
 from orderservice.common.db.errors import is_unreachable
 from orderservice.common.db.watchdog import bounded, in_bounded_unit
+from orderservice.common.logging import request_id_var
 
 logger = logging.getLogger(__name__)
 
@@ -48,25 +46,17 @@ def round_trip_seconds(left: float) -> float:
     return max(0.0, limit) + SILENCE_MARGIN_SECONDS
 
 
-_serving = threading.local()  # .request: this thread is answering an HTTP request
+def serving_request() -> bool:
+    """Whether this thread (or task) is answering an HTTP request.
 
-
-def _request_started(**kwargs: Any) -> None:
-    _serving.request = True
-    # Before the request's first statement (the token lookup, a read): a connection that lived
-    # through a database failure is not used after it (availability.py).
-    discard_connection_older_than_a_failure()
-
-
-def _request_finished(**kwargs: Any) -> None:
-    _serving.request = False
-
-
-# The retry budget bounds what a request waits for (SPEC §8). Outside requests (migrate, the
-# management commands) a statement may run as long as the server lets it: an operator who raises
-# DB_STATEMENT_TIMEOUT_SECONDS for a long migration gets what they asked for.
-request_started.connect(_request_started, dispatch_uid="orderservice.common.db.request_started")
-request_finished.connect(_request_finished, dispatch_uid="orderservice.common.db.request_finished")
+    The retry budget bounds what a request waits for (SPEC §8). Outside requests (migrate, the
+    management commands) a statement may run as long as the server lets it: an operator who
+    raises DB_STATEMENT_TIMEOUT_SECONDS for a long migration gets what they asked for. A request
+    is marked by its id, which the outermost middleware sets and the response's close clears
+    (orderservice/api/request_log.py): no request_started receiver of its own, which would keep
+    Django's dispatch of that signal running on every request (api/request_signals.py).
+    """
+    return request_id_var.get() is not None
 
 
 def bounded_execute(execute: Any, sql: str, params: Any, many: bool, context: Any) -> Any:
@@ -78,7 +68,7 @@ def bounded_execute(execute: Any, sql: str, params: Any, many: bool, context: An
     """
     db = context["connection"]
     started = clock.monotonic()
-    left = settings.DB_RETRY_BUDGET_SECONDS if getattr(_serving, "request", False) else math.inf
+    left = settings.DB_RETRY_BUDGET_SECONDS if serving_request() else math.inf
     try:
         with bounded(db, round_trip_seconds(left)):
             return execute(sql, params, many, context)
