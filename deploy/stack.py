@@ -280,7 +280,7 @@ def app_environment(config: StackConfig, env: Mapping[str, str], redis_url: str)
         **inherited,
         "DJANGO_SETTINGS_MODULE": "orderservice.settings",
         "DATABASE_URL": pgbouncer_url(config),
-        # Transaction pooling: no session state, no `options` (connect_query sets the timeouts).
+        # Transaction pooling: no session state, no `options` (connect_query sets the settings).
         "DB_POOLER": "pgbouncer",
         "REDIS_URL": redis_url,
         "SECRET_KEY": secret_key(config.state, env),

@@ -152,20 +152,13 @@ DB_BREAKER_COOLDOWN_SECONDS = env_float("DB_BREAKER_COOLDOWN_SECONDS", 2.0)
 DB_POOLER = os.environ.get("DB_POOLER", "").strip().lower() or "none"
 if DB_POOLER not in {"none", "pgbouncer"}:
     raise ImproperlyConfigured(f"DB_POOLER must be none or pgbouncer, not {DB_POOLER!r}.")
-# The server settings every session runs under, as PostgreSQL's `-c name=value` options.
-DB_SESSION_OPTIONS = " ".join(
-    f"-c {name}={int(seconds * 1000)}"
-    for name, seconds in (
-        ("statement_timeout", DB_STATEMENT_TIMEOUT_SECONDS),
-        ("lock_timeout", DB_LOCK_TIMEOUT_SECONDS),
-        ("idle_in_transaction_session_timeout", DB_IDLE_IN_TRANSACTION_TIMEOUT_SECONDS),
-    )
-)
 # Prepared statements (direct connections only; None: never). The app's statements look rows up
 # by key with bound parameters, so one generic plan serves every execution: `force_generic_plan`
 # keeps PostgreSQL from planning a statement again on each run when its estimate of the generic
 # plan comes out a little dearer than a custom one (it did for the order statement, with the same
-# index scans either way).
+# index scans either way). It holds for the plans PL/pgSQL caches too: the hot one-statement
+# writes run as functions (common/db/stored.py), planned once per server connection, direct or
+# behind PgBouncer.
 _prepare_after = os.environ.get("DB_PREPARE_THRESHOLD", "5").strip().lower()
 DB_PREPARE_THRESHOLD = None if _prepare_after in {"", "none", "off"} else int(_prepare_after)
 DB_PLAN_CACHE_MODE = os.environ.get("DB_PLAN_CACHE_MODE", "force_generic_plan")
@@ -174,15 +167,29 @@ if DB_PLAN_CACHE_MODE not in {"auto", "force_generic_plan", "force_custom_plan"}
         "DB_PLAN_CACHE_MODE must be auto, force_generic_plan or force_custom_plan, "
         f"not {DB_PLAN_CACHE_MODE!r}."
     )
+# The server settings every session runs under, as PostgreSQL's `-c name=value` options: the
+# startup `options` of a direct connection, PgBouncer's connect_query behind it.
+DB_SESSION_OPTIONS = " ".join(
+    [
+        *(
+            f"-c {name}={int(seconds * 1000)}"
+            for name, seconds in (
+                ("statement_timeout", DB_STATEMENT_TIMEOUT_SECONDS),
+                ("lock_timeout", DB_LOCK_TIMEOUT_SECONDS),
+                ("idle_in_transaction_session_timeout", DB_IDLE_IN_TRANSACTION_TIMEOUT_SECONDS),
+            )
+        ),
+        f"-c plan_cache_mode={DB_PLAN_CACHE_MODE}",
+    ]
+)
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # A named cursor (QuerySet.iterator()) outlives its transaction in autocommit mode: behind a
     # transaction pooler its next FETCH may reach another server connection (Django's docs).
     DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = DB_POOLER == "pgbouncer"
     _pg_options = DATABASES["default"].setdefault("OPTIONS", {})
-    _plan_cache_option = f"-c plan_cache_mode={DB_PLAN_CACHE_MODE}"
     if DB_POOLER == "none":
         _pg_options["options"] = " ".join(
-            filter(None, [_pg_options.get("options"), DB_SESSION_OPTIONS, _plan_cache_option])
+            filter(None, [_pg_options.get("options"), DB_SESSION_OPTIONS])
         )
     else:
         _pg_options.pop("options", None)
@@ -200,10 +207,12 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
             # Parameters travel apart from the SQL (the extended protocol).
             "server_side_binding": DB_POOLER == "none" and env_bool("DB_SERVER_SIDE_BINDING", True),
             # On a direct connection a statement run DB_PREPARE_THRESHOLD times is prepared
-            # (psycopg names it on the server, per connection), and with plan_cache_mode below
-            # it is planned once: planning was ~40% of the one-statement order's database time.
-            # Behind PgBouncer in transaction mode nothing is prepared (Django's default, None):
-            # the next statement may reach another server connection.
+            # (psycopg names it on the server, per connection), and with plan_cache_mode above
+            # it is planned once. Behind PgBouncer in transaction mode nothing is prepared
+            # (Django's default, None): the next statement may reach another server connection.
+            # Either way the hot writes' long statements are planned once per server connection
+            # inside their functions (common/db/stored.py): planning was ~40% of the
+            # one-statement order's database time.
             "prepare_threshold": DB_PREPARE_THRESHOLD if DB_POOLER == "none" else None,
         }
     )

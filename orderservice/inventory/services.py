@@ -18,7 +18,7 @@ from django.db.models import Case, F, Value, When
 
 from orderservice.common import clock
 from orderservice.common.db import in_transaction, require_transaction
-from orderservice.common.db.sql_text import compact
+from orderservice.common.db.stored import StoredStatement
 from orderservice.events import outbox_sql
 from orderservice.events.outbox import events_enabled, events_written
 from orderservice.inventory import stock_sql
@@ -156,12 +156,16 @@ def _exchange_on_locked_rows(
     return StockDecrease(taken=taken, shortages=shortages, prices=prices)
 
 
-# Compacted (common/db/sql_text.py): under 4 KiB the driver converts the text once per process.
-_EXCHANGE = compact(f"WITH {stock_sql.CTES} {stock_sql.RESULT}")
+# A PL/pgSQL function (common/db/stored.py), made by migrate and planned once per server
+# connection, direct or behind PgBouncer; the app sends its short call.
+_EXCHANGE = StoredStatement("stock_exchange", f"WITH {stock_sql.CTES} {stock_sql.RESULT}")
 # With events on, the same statement writes the stock-status crossings too (SPEC §12).
-_EXCHANGE_WITH_EVENTS = compact(
-    f"WITH {stock_sql.CTES}, {outbox_sql.cte(stock_sql.CROSSING_EVENTS)} {stock_sql.RESULT}"
+_EXCHANGE_WITH_EVENTS = StoredStatement(
+    "stock_exchange_events",
+    f"WITH {stock_sql.CTES}, {outbox_sql.cte(stock_sql.CROSSING_EVENTS)} {stock_sql.RESULT}",
 )
+# What migrate makes (inventory/apps.py).
+STORED_STATEMENTS = (_EXCHANGE, _EXCHANGE_WITH_EVENTS)
 
 
 def _exchange_in_one_statement(
@@ -186,13 +190,12 @@ def _exchange_in_one_statement(
     )
     if not events_enabled():
         with connection.cursor() as cursor:
-            cursor.execute(_EXCHANGE, params)
-            return stock_sql.outcome(cursor.fetchall())
+            return stock_sql.outcome(_EXCHANGE.execute(cursor, params))
     params.update(stock_sql.crossing_params())
     params.update(outbox_sql.params(created_at=params["stock_now"]))
     with connection.cursor() as cursor:
-        cursor.execute(_EXCHANGE_WITH_EVENTS, params)
-        decrease = stock_sql.outcome(cursor.fetchall())
+        rows = _EXCHANGE_WITH_EVENTS.execute(cursor, params)
+    decrease = stock_sql.outcome(rows)
     events_written(decrease.crossings)
     return decrease
 

@@ -6,8 +6,11 @@ its `order_placed` movements, and this module's CTEs insert the order and its li
 stock's `Taken` CTE, each line at the price read from its locked product row. One statement is
 its own transaction: no BEGIN or COMMIT round trips, one round trip whatever the line count, and
 the product locks are held only while it runs. Its text never changes (one text with events,
-one without), and with `server_side_binding` its parameters travel apart from the SQL (Django
-never lets psycopg prepare it; behind PgBouncer, `DB_POOLER=pgbouncer` binds on the client).
+one without), and each text is a PL/pgSQL function that migrate makes (common/db/stored.py):
+the app sends the short call, `SELECT * FROM place_order_events_<hash>(...)`, and PostgreSQL
+plans the ~4 KB statement once per server connection, whoever sends it. So it is planned once
+behind PgBouncer in transaction mode too, where nothing can be prepared (`DB_POOLER=pgbouncer`
+binds parameters on the client); planning it was about half of its database time.
 
 Lock order: the products, in product_id order, like every writer of stock (inventory/locks.py),
 so concurrent orders, edits, cancels and restocks queue instead of deadlocking. A new order has
@@ -57,7 +60,7 @@ from django.db import connection
 
 from orderservice.common import clock, metrics
 from orderservice.common.db import in_single_statement
-from orderservice.common.db.sql_text import compact
+from orderservice.common.db.stored import StoredStatement
 from orderservice.events import event_types, outbox_sql
 from orderservice.events.outbox import event_record, events_enabled, events_written, json_time
 from orderservice.inventory import stock_sql
@@ -154,14 +157,19 @@ _ORDER_PLACED_EVENT = f"""
     UNION ALL
     {stock_sql.CROSSING_EVENTS}"""
 
-# Compacted (common/db/sql_text.py): under 4 KiB the driver converts the text once, not per order.
-_PLACE_ORDER = compact(f"WITH {stock_sql.CTES}, {_ORDER_CTES} {stock_sql.RESULT}")
-# With events on (the statement text is fixed per setting, so each is prepared once); with
-# events off the events cte is left out of the statement entirely.
-_PLACE_ORDER_WITH_EVENTS = compact(
-    f"WITH {stock_sql.CTES}, {_ORDER_CTES}, {outbox_sql.cte(_ORDER_PLACED_EVENT)} "
-    f"{stock_sql.RESULT}"
+# Each statement is a PL/pgSQL function (common/db/stored.py), made by migrate and planned once
+# per server connection, direct or behind PgBouncer; the app sends its short call. With events
+# off the events cte is left out of the statement entirely: a function of its own.
+_PLACE_ORDER = StoredStatement(
+    "place_order", f"WITH {stock_sql.CTES}, {_ORDER_CTES} {stock_sql.RESULT}"
 )
+_PLACE_ORDER_WITH_EVENTS = StoredStatement(
+    "place_order_events",
+    f"WITH {stock_sql.CTES}, {_ORDER_CTES}, {outbox_sql.cte(_ORDER_PLACED_EVENT)} "
+    f"{stock_sql.RESULT}",
+)
+# What migrate makes (orders/apps.py).
+STORED_STATEMENTS = (_PLACE_ORDER, _PLACE_ORDER_WITH_EVENTS)
 
 
 def _place_in_one_statement(
@@ -170,12 +178,11 @@ def _place_in_one_statement(
     params = _place_order_params(order, owner, lines, partial)
     if not events_enabled():
         with connection.cursor() as cursor:
-            cursor.execute(_PLACE_ORDER, params)
-            return stock_sql.outcome(cursor.fetchall())
+            return stock_sql.outcome(_PLACE_ORDER.execute(cursor, params))
+    events = _place_order_events_params(order, owner)
     with connection.cursor() as cursor:
-        events = _place_order_events_params(order, owner)
-        cursor.execute(_PLACE_ORDER_WITH_EVENTS, _params_joined(params, events))
-        decrease = stock_sql.outcome(cursor.fetchall())
+        rows = _PLACE_ORDER_WITH_EVENTS.execute(cursor, _params_joined(params, events))
+    decrease = stock_sql.outcome(rows)
     events_written([event_types.ORDER_PLACED, *decrease.crossings])
     return decrease
 

@@ -17,6 +17,7 @@ from orderservice.events.models import Event
 from orderservice.events.outbox import json_time
 from orderservice.inventory.services import MovementReason, stock_exchange
 from orderservice.inventory.stock_status import stock_crossing
+from orderservice.orders import placement
 from orderservice.orders.placement import order_place
 from tests.factories import ProductFactory, UserFactory
 
@@ -264,9 +265,16 @@ def test_one_statement_writes_the_events_and_off_leaves_its_cte_out(enabled: boo
     with override_settings(EVENTS_ENABLED=enabled), CaptureQueriesContext(connection) as queries:
         events = _new_events(lambda: order_place(user=user, lines={"SKU-3": 3}, partial=False))
 
-    placing = [q["sql"] for q in queries.captured_queries if "INSERT INTO orders_order" in q["sql"]]
-    assert len(placing) == 1  # one statement places the order and writes its events
-    assert ("events_written" in placing[0]) is enabled
+    # One statement places the order and writes its events: the call of its function
+    # (common/db/stored.py), the one with the events cte when they are on.
+    statement = placement._PLACE_ORDER_WITH_EVENTS if enabled else placement._PLACE_ORDER
+    placing = [q["sql"] for q in queries.captured_queries if "place_order" in q["sql"]]
+    assert len(placing) == 1
+    assert statement.function_name in placing[0]
+    assert ("INSERT INTO orders_order" in statement.sql, "events_written" in statement.sql) == (
+        True,
+        enabled,
+    )
     expected = ["order.placed", "product.out_of_stock"] if enabled else []
     assert [e.type for e in events] == expected
 

@@ -11,12 +11,12 @@ from deploy import stack
 def test_connect_query_sets_what_the_apps_startup_options_ask_for():
     options = (
         "-c statement_timeout=5000 -c lock_timeout=2000"
-        " -c idle_in_transaction_session_timeout=10000"
+        " -c idle_in_transaction_session_timeout=10000 -c plan_cache_mode=force_generic_plan"
     )
 
     assert stack.connect_query(options) == (
         "SET statement_timeout = 5000; SET lock_timeout = 2000; "
-        "SET idle_in_transaction_session_timeout = 10000"
+        "SET idle_in_transaction_session_timeout = 10000; SET plan_cache_mode = force_generic_plan"
     )
 
 

@@ -21,9 +21,13 @@ import psycopg
 import pytest
 import requests
 from django.conf import settings
+from django.utils import timezone
 
 from deploy.stack import PROXY_ERRORS, UPSTREAM_FAIL_TIMEOUT_SECONDS
 from orderservice.api import errors
+from orderservice.orders import placement
+from orderservice.orders.models import Order
+from tests.plannings import order_statement_plannings
 from tests.stack.conftest import Stack, read_json
 
 pytestmark = pytest.mark.postgres
@@ -177,13 +181,15 @@ def test_idempotency_key_through_pgbouncer_places_one_order(stack):
     assert product["product_count"] == 3
 
 
-def test_pooled_connections_have_the_apps_server_timeouts(stack):
+def test_pooled_connections_have_the_apps_session_settings(stack):
     expected = {
-        "statement_timeout": round(settings.DB_STATEMENT_TIMEOUT_SECONDS * 1000),
-        "lock_timeout": round(settings.DB_LOCK_TIMEOUT_SECONDS * 1000),
-        "idle_in_transaction_session_timeout": round(
-            settings.DB_IDLE_IN_TRANSACTION_TIMEOUT_SECONDS * 1000
+        "statement_timeout": str(round(settings.DB_STATEMENT_TIMEOUT_SECONDS * 1000)),
+        "lock_timeout": str(round(settings.DB_LOCK_TIMEOUT_SECONDS * 1000)),
+        "idle_in_transaction_session_timeout": str(
+            round(settings.DB_IDLE_IN_TRANSACTION_TIMEOUT_SECONDS * 1000)
         ),
+        # The plans cached in the hot statements' functions stay generic (common/db/stored.py).
+        "plan_cache_mode": settings.DB_PLAN_CACHE_MODE,
     }
     conf = settings.DATABASES["default"]
     # More clients than the pool has server connections: each answer comes from some pooled
@@ -202,7 +208,7 @@ def test_pooled_connections_have_the_apps_server_timeouts(stack):
     try:
         for client in clients:
             rows = client.execute(
-                "SELECT name, setting::int FROM pg_settings WHERE name = ANY(%s)",
+                "SELECT name, setting FROM pg_settings WHERE name = ANY(%s)",
                 (list(expected),),
             ).fetchall()
             assert dict(rows) == expected
@@ -230,6 +236,47 @@ def test_lock_timeout_is_in_force_through_pgbouncer(stack):
         waited = time.monotonic() - start
 
     assert waited == pytest.approx(settings.DB_LOCK_TIMEOUT_SECONDS, abs=1.0)
+
+
+def test_through_pgbouncer_the_order_statement_is_planned_once_per_server_connection(stack):
+    # The app's call, as the app servers send it behind PgBouncer: parameters bound on the
+    # client, nothing prepared. In a transaction (rolled back), so that all of it reaches one
+    # server connection, which may have planned the statement already.
+    conf = settings.DATABASES["default"]
+    now = timezone.now()
+    with psycopg.connect(
+        host="127.0.0.1",
+        port=stack.pgbouncer_port,
+        user=conf["USER"] or "postgres",
+        dbname=conf["NAME"],
+        connect_timeout=5,
+        cursor_factory=psycopg.ClientCursor,
+    ) as pooled:
+        [(user_id,)] = pooled.execute(
+            "INSERT INTO auth_user (password, is_superuser, username, first_name, last_name,"
+            " email, is_staff, is_active, date_joined)"
+            " VALUES ('', false, 'planner', '', '', '', false, true, now()) RETURNING id"
+        ).fetchall()
+        pooled.execute(
+            "INSERT INTO inventory_product (product_id, name, product_count, created_at,"
+            " updated_at, low_stock_threshold, price, unfilled_units)"
+            " VALUES ('PLANNED', 'p', 10, now(), now(), 0, 1.00, 0)"
+        )
+        with order_statement_plannings(pooled) as plannings:
+            for _ in range(4):
+                order = Order(user_id=user_id, created_at=now, updated_at=now)
+                params = placement._params_joined(
+                    placement._place_order_params(order, "planner", {"PLANNED": 1}, False),
+                    placement._place_order_events_params(order, "planner"),
+                )
+                pooled.execute(placement._PLACE_ORDER_WITH_EVENTS.call, params).fetchall()
+        [(placed,)] = pooled.execute(
+            "SELECT count(*) FROM orders_order WHERE user_id = %s", [user_id]
+        ).fetchall()
+        pooled.rollback()
+
+    assert placed == 4
+    assert len(plannings) <= 1  # not once per order
 
 
 # --- slow and idle clients --------------------------------------------------------------------

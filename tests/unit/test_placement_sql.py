@@ -21,7 +21,7 @@ def test_every_placeholder_of_the_statement_has_exactly_one_parameter() -> None:
     params = placement._place_order_params(order, "alice", {"A": 1, "B": 2}, partial=True)
 
     # then
-    assert set(re.findall(r"%\((\w+)\)s", placement._PLACE_ORDER)) == set(params)
+    assert set(re.findall(r"%\((\w+)\)s", placement._PLACE_ORDER.sql)) == set(params)
 
 
 def test_every_placeholder_of_the_statement_with_events_has_exactly_one_parameter() -> None:
@@ -36,7 +36,7 @@ def test_every_placeholder_of_the_statement_with_events_has_exactly_one_paramete
     )
 
     # then
-    assert set(re.findall(r"%\((\w+)\)s", placement._PLACE_ORDER_WITH_EVENTS)) == set(params)
+    assert set(re.findall(r"%\((\w+)\)s", placement._PLACE_ORDER_WITH_EVENTS.sql)) == set(params)
 
 
 def test_every_placeholder_of_the_stock_exchange_has_exactly_one_parameter() -> None:
@@ -53,10 +53,10 @@ def test_every_placeholder_of_the_stock_exchange_has_exactly_one_parameter() -> 
     )
 
     # then
-    assert set(re.findall(r"%\((\w+)\)s", services._EXCHANGE)) == set(params)
+    assert set(re.findall(r"%\((\w+)\)s", services._EXCHANGE.sql)) == set(params)
     assert all(name.startswith("stock_") for name in params)
     with_events = {**params, **stock_sql.crossing_params(), **outbox_sql.params(created_at=now)}
-    assert set(re.findall(r"%\((\w+)\)s", services._EXCHANGE_WITH_EVENTS)) == set(with_events)
+    assert set(re.findall(r"%\((\w+)\)s", services._EXCHANGE_WITH_EVENTS.sql)) == set(with_events)
 
 
 def test_a_parameter_name_used_by_two_pieces_is_refused() -> None:
