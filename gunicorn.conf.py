@@ -4,7 +4,7 @@ Gunicorn reads ./gunicorn.conf.py by default; command-line flags override what i
 Every value comes from the environment, with defaults that fit a small machine:
 
     BIND (127.0.0.1:8000; or HOST and PORT), WEB_CONCURRENCY (2 x cores + 1),
-    GUNICORN_THREADS (4; 1: sync workers), GUNICORN_TIMEOUT (30), GUNICORN_GRACEFUL_TIMEOUT (30),
+    GUNICORN_THREADS (1), GUNICORN_TIMEOUT (30), GUNICORN_GRACEFUL_TIMEOUT (30),
     GUNICORN_KEEPALIVE (5), GUNICORN_MAX_REQUESTS (0: never recycle), LOG_LEVEL (info),
     TRUSTED_PROXIES (none: whose X-Forwarded-Proto counts, shared with the app's settings).
 
@@ -30,17 +30,10 @@ bind = os.environ.get("BIND") or (
     f"{os.environ.get('HOST', '127.0.0.1')}:{os.environ.get('PORT', '8000')}"
 )
 wsgi_app = "orderservice.wsgi:application"
-# Processes use the cores (the work is CPU-bound Python); threads in each keep connections
-# alive. A sync worker (GUNICORN_THREADS=1) closes the connection after every answer, so each
-# request also costs an accept, a close and a new TCP handshake; gthread workers keep it open
-# for the next request (`keepalive` below) and let a request waiting on a row lock not hold up
-# the others queued in its process. Measured (`make bench`, 4 workers, this 2-core machine):
-# 4 threads per worker placed ~30% more orders per second than sync workers and served ~35% more
-# GET /products/{id}. Each thread holds its own database connection: workers x threads per
-# server (docs/production.md). The fault tests pass under both (TEST_GUNICORN_THREADS).
+# Sync workers: each order holds a database connection for its whole transaction anyway, and
+# the work is CPU-bound Python; more processes, not threads, use the cores.
 workers = _env_int("WEB_CONCURRENCY", 2 * (os.cpu_count() or 1) + 1)
-threads = _env_int("GUNICORN_THREADS", 4)
-worker_class = "gthread" if threads > 1 else "sync"
+threads = _env_int("GUNICORN_THREADS", 1)
 # A worker silent for this long is killed and replaced; well above the database retry budget.
 timeout = _env_int("GUNICORN_TIMEOUT", 30)
 # SIGTERM: stop accepting, let requests in flight finish for up to this long, then exit.

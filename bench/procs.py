@@ -350,11 +350,10 @@ def _port_free(port: int) -> bool:
 
 
 def start_stack(
-    *, app_dir: Path, env: dict[str, str], apps: int, workers: int, threads: int, work_dir: Path
+    *, app_dir: Path, env: dict[str, str], apps: int, workers: int, work_dir: Path
 ) -> Stack:
     """`deploy/stack.py up` of the checkout at `app_dir`, on the database env["DATABASE_URL"],
-    with `workers` workers of `threads` threads in all split over `apps` app servers; waits until
-    it answers."""
+    with `workers` sync workers in all split over `apps` app servers; waits until it answers."""
     script = app_dir / "deploy" / "stack.py"
     if not script.exists():
         raise BenchError(f"--stack needs {script} (the production stack) in the measured checkout")
@@ -366,11 +365,10 @@ def start_stack(
         "STACK_APPS": str(apps),
         "STACK_APP_PORT": str(_free_run(apps)),
         "STACK_WORKERS": str(workers // apps),
-        "STACK_THREADS": str(threads),
         "STACK_PGBOUNCER_PORT": str(free_port()),
         "STACK_REDIS_PORT": str(free_port()),
-        # A server connection for every thread of the stack and of the PgBouncer-only server.
-        "STACK_POOL_SIZE": str(max(10, 2 * workers * threads)),
+        # A server connection for every worker of the stack and of the PgBouncer-only server.
+        "STACK_POOL_SIZE": str(max(10, 2 * workers)),
     }
     # Short: supervisord's control socket lives there, and a socket path has at most 107 bytes.
     state_dir = Path(tempfile.mkdtemp(prefix="os-bench-stack-"))

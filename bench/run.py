@@ -61,8 +61,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     add("--users", type=int, default=64, help="users with tokens (default 64)")
     add("--edit-pool", type=int, default=300, help="orders the mixed scenario edits and reads")
     add("--cancel-pool", type=int, default=1500, help="orders the mixed scenario cancels")
-    # gthread with 4 threads: what gunicorn.conf.py runs by default.
-    add("--server", default="gunicorn-gthread", choices=procs.SERVERS, help="(gunicorn-gthread)")
+    add("--server", default="gunicorn-sync", choices=procs.SERVERS, help="(gunicorn-sync)")
     add("--workers", type=int, default=2 * cores, help=f"server workers (default {2 * cores})")
     add("--server-threads", type=int, help="threads per worker (1; gunicorn-gthread: 4)")
     add("--server-arg", action="append", default=[], help="extra server argument (repeat)")
@@ -309,12 +308,7 @@ def _bench(args: argparse.Namespace, argv: list[str] | None, cleanup: contextlib
     stack = pgbouncer_server = None
     if args.stack:
         stack = procs.start_stack(
-            app_dir=app_dir,
-            env=env,
-            apps=args.stack_apps,
-            workers=args.workers,
-            threads=args.server_threads,
-            work_dir=work_dir,
+            app_dir=app_dir, env=env, apps=args.stack_apps, workers=args.workers, work_dir=work_dir
         )
         cleanup.callback(stack.stop)
         # The stack's app servers count their rate limits in Redis: so do the others, so that

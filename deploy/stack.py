@@ -10,8 +10,7 @@ its own supervisord, on loopback ports (`make stack`, `make stack-down`; docs/pr
 
 Settings come from the environment: STACK_STATE_DIR (.stack), STACK_PORT (8080, nginx),
 STACK_APPS (2 app servers), STACK_APP_PORT (8101: the first app server; the others follow),
-STACK_WORKERS (2 workers per app server), STACK_THREADS (4 threads per worker: gunicorn's gthread
-workers; 1: sync workers), STACK_PGBOUNCER_PORT (6433), STACK_POOL_SIZE
+STACK_WORKERS (2 sync workers per app server), STACK_PGBOUNCER_PORT (6433), STACK_POOL_SIZE
 (10 server connections), STACK_REDIS_PORT (6380, used only when the stack starts its own Redis),
 DATABASE_URL (PostgreSQL; default postgres://postgres@127.0.0.1:5432/orderservice), REDIS_URL
 (default redis://127.0.0.1:6379/0), SECRET_KEY and WEBHOOK_SECRET_KEYS (each generated once into
@@ -141,7 +140,6 @@ class StackConfig:
     apps: int
     app_port: int
     workers: int
-    threads: int  # per worker; each holds a client connection to PgBouncer
     pgbouncer_port: int
     pool_size: int
     redis_port: int
@@ -175,14 +173,13 @@ def config_from_env(env: Mapping[str, str], state_dir: Path | None = None) -> St
         apps=_env_int(env, "STACK_APPS", 2),
         app_port=_env_int(env, "STACK_APP_PORT", 8101),
         workers=_env_int(env, "STACK_WORKERS", 2),
-        threads=_env_int(env, "STACK_THREADS", 4),
         pgbouncer_port=_env_int(env, "STACK_PGBOUNCER_PORT", 6433),
         pool_size=_env_int(env, "STACK_POOL_SIZE", 10),
         redis_port=_env_int(env, "STACK_REDIS_PORT", 6380),
         database_url=database_url,
     )
-    if config.apps < 1 or config.workers < 1 or config.threads < 1:
-        raise SystemExit("STACK_APPS, STACK_WORKERS and STACK_THREADS must be at least 1.")
+    if config.apps < 1 or config.workers < 1:
+        raise SystemExit("STACK_APPS and STACK_WORKERS must be at least 1.")
     return config
 
 
@@ -296,7 +293,6 @@ def app_environment(config: StackConfig, env: Mapping[str, str], redis_url: str)
         "SECURE_SSL_REDIRECT": "0",  # plain HTTP on loopback
         "ERROR_DOCS_BASE_URL": docs_base_url(config, env),
         "WEB_CONCURRENCY": str(config.workers),
-        "GUNICORN_THREADS": str(config.threads),
         # nginx is the only peer whose X-Forwarded-* headers count (client address, scheme), and
         # links (`next`, `documentation`) carry the public address, never the client's Host.
         "TRUSTED_PROXIES": HOST,
@@ -429,7 +425,7 @@ def pgbouncer_conf(config: StackConfig, app: AppSettings) -> str:
             # Loopback clients with the server's own user; a password when the URL has one.
             "AUTH_TYPE": "scram-sha-256" if db.password else "trust",
             "STATE_DIR": config.state_dir,
-            "MAX_CLIENT_CONN": max(100, 2 * config.apps * config.workers * config.threads + 20),
+            "MAX_CLIENT_CONN": max(100, 2 * config.apps * config.workers + 20),
             "POOL_SIZE": config.pool_size,
             "QUERY_WAIT_TIMEOUT": math.ceil(app.retry_budget_seconds),
             "CONNECT_TIMEOUT": max(1, math.ceil(app.connect_timeout_seconds)),
@@ -769,8 +765,7 @@ def _say_up(config: StackConfig, redis_url: str, started_redis: bool) -> None:
     say(
         f"\nThe stack is up: {config.url}\n"
         f"  nginx :{config.port} -> {config.apps} app server(s) {ports} "
-        f"({config.workers} workers x {config.threads} threads each) -> "
-        f"PgBouncer :{config.pgbouncer_port} -> "
+        f"({config.workers} sync workers each) -> PgBouncer :{config.pgbouncer_port} -> "
         f"{without_password(config.database_url)}\n"
         f"  Redis: {redis_url} ({'started by the stack' if started_redis else 'already running'})\n"
         f"  a token: {script} manage issue_token alice [--staff]\n"

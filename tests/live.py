@@ -7,8 +7,7 @@ Use from a conftest: `from tests.live import live_server_factory, live_server_ur
   with production-like settings, waits until every worker answers, yields a `LiveServer` (its
   `url`, master `pid`, `worker_pids()`, `log_tail()`) and kills the whole process group.
   `TEST_APP_SERVER=granian make test-pg` runs the whole live suite under granian;
-  gunicorn runs `gthread` workers with 4 threads each, as gunicorn.conf.py does;
-  `TEST_GUNICORN_THREADS=1` runs the live suite under sync workers.
+  `TEST_GUNICORN_THREADS=4` runs it under gunicorn's `gthread` workers with 4 threads each.
 - `live_server_factory` / `live_server_url`: pytest fixtures on `transactional_db`, so what the
   test creates is committed and visible to the server (PostgreSQL only: the server needs the
   test database by name, see `current_database_url`). `shared_live_server_url`: the same, but
@@ -66,7 +65,7 @@ GRANIAN_THREADS = int(os.environ.get("TEST_GRANIAN_THREADS", "4"))
 # Threads per gunicorn worker when a test names none: above 1, the workers are `gthread` ones
 # (unless the test names a worker class), so the live suite runs with several request threads
 # per process, each holding its own database connection.
-GUNICORN_THREADS = int(os.environ.get("TEST_GUNICORN_THREADS", "4"))
+GUNICORN_THREADS = int(os.environ.get("TEST_GUNICORN_THREADS", "1"))
 # Server logs (read them when a test fails); files older than LOG_KEEP_SECONDS are pruned.
 LOG_DIR = Path(tempfile.gettempdir()) / "orderservice-live"
 LOG_KEEP_SECONDS = 3600

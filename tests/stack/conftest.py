@@ -117,10 +117,6 @@ def running_stack(
             "STACK_APPS": str(apps),
             "STACK_APP_PORT": str(app_port),
             "STACK_WORKERS": str(workers),
-            # Sync workers (the stack's default is 4 gthread threads each): the smallest capacity,
-            # so that the slow-client tests see nginx's buffering, not spare threads, keep the app
-            # servers free. The rest of the live suite runs the threaded default (tests/live.py).
-            "STACK_THREADS": "1",
             "STACK_PGBOUNCER_PORT": str(pgbouncer_port),
             "STACK_REDIS_PORT": str(redis_port),
             "STACK_POOL_SIZE": "4",
