@@ -208,7 +208,7 @@ def discard_connection_older_than_a_failure() -> None:
 def _outlived_a_failure(db: Any) -> bool:
     # Such a connection may be dead with no sign on its socket (a partition leaves none): its
     # first statement would wait out the watchdog, and then count as a failure.
-    opened_in = getattr(db, "opened_in_generation", None)
+    opened_in = connection_generation(db)
     if opened_in is None or opened_in >= database_breaker().generation:
         return False
     logger.info("a connection older than the last database failure: reconnecting")
