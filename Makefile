@@ -58,10 +58,10 @@ run: install-run ## quick start: SQLite, demo data, a demo token, the webhook wo
 
 # Production also runs `python manage.py run_webhooks` (one or more, under a process supervisor,
 # same environment): README, "Webhooks".
-serve: install-run ## production: migrate, collectstatic, gunicorn (gunicorn.conf.py); DEBUG off, needs SECRET_KEY
+serve: install-run ## production: migrate, collectstatic, uWSGI (serve.py); DEBUG off, needs SECRET_KEY
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py collectstatic --noinput -v0
-	HOST=$${HOST:-$(HOST)} PORT=$${PORT:-$(PORT)} exec $(VENV)/bin/gunicorn orderservice.wsgi
+	HOST=$${HOST:-$(HOST)} PORT=$${PORT:-$(PORT)} exec $(PY) serve.py
 
 stack: install install-stack ## production stack on loopback: nginx :8080, app servers, PgBouncer, Redis (docs/production.md)
 	@DATABASE_URL="$(PG_URL)" $(PY) deploy/stack.py up

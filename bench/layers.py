@@ -172,7 +172,7 @@ def _service_env(args: argparse.Namespace, work: Path) -> dict[str, str]:
         SECURE_SSL_REDIRECT="0",
         ALLOWED_HOSTS="127.0.0.1",
         LOG_LEVEL="INFO",  # the request log is part of what is measured
-        PROMETHEUS_MULTIPROC_DIR=str(metrics_dir),  # as under gunicorn
+        PROMETHEUS_MULTIPROC_DIR=str(metrics_dir),  # as under the app server
         PYTHONHASHSEED="0",
     )
     if args.pg_url:

@@ -110,10 +110,11 @@ def memory_kib(pid: int) -> dict[str, int]:
     return values
 
 
-# --- the app server (gunicorn or granian) -------------------------------------------------------
+# --- the app server (uWSGI, gunicorn or granian) ------------------------------------------------
 
-# What `--server` names: gunicorn's sync or gthread worker class, or granian's WSGI interface.
-SERVERS = ("gunicorn-sync", "gunicorn-gthread", "granian")
+# What `--server` names: uWSGI as serve.py runs it (the default since serve.py exists), gunicorn's
+# sync or gthread worker class, or granian's WSGI interface.
+SERVERS = ("uwsgi", "gunicorn-sync", "gunicorn-gthread", "granian")
 
 
 @dataclass
@@ -182,7 +183,13 @@ def start_server(
     port = free_port()
     if server == "granian":
         command, env = _granian_command(port, env, workers, threads, extra_args)
+    elif server == "uwsgi":
+        command, env = _uwsgi_command(port, app_dir, env, workers, threads, extra_args)
     else:
+        # A checkout with a gunicorn.conf.py (before serve.py) sets this folder there itself.
+        env = {**env}
+        if not (app_dir / "gunicorn.conf.py").exists():
+            env.setdefault("PROMETHEUS_MULTIPROC_DIR", tempfile.mkdtemp(prefix="os-bench-metrics-"))
         command = _gunicorn_command(port, app_dir, workers, server, threads, log_path, extra_args)
     log_path.parent.mkdir(parents=True, exist_ok=True)
     with log_path.open("ab") as log:
@@ -225,6 +232,19 @@ def _granian_command(
         *extra_args, "orderservice.wsgi:application",
     ]  # fmt: skip
     return command, env
+
+
+def _uwsgi_command(
+    port: int, app_dir: Path, env: dict[str, str], workers: int, threads: int,
+    extra_args: list[str],
+) -> tuple[list[str], dict[str, str]]:  # fmt: skip
+    # The production command (serve.py), its settings from the environment.
+    env = {
+        **env, "BIND": f"127.0.0.1:{port}", "WEB_CONCURRENCY": str(workers),
+        "SERVER_THREADS": str(threads),
+    }  # fmt: skip
+    env.setdefault("PROMETHEUS_MULTIPROC_DIR", tempfile.mkdtemp(prefix="os-bench-metrics-"))
+    return [sys.executable, str(app_dir / "serve.py"), *extra_args], env
 
 
 def wait_ready(server: Server, *, path: str, token: str, timeout: float = 60.0) -> None:

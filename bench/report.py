@@ -68,7 +68,7 @@ def ratios(runs: dict[str, list[dict]]) -> dict[str, Any]:
 
 
 def memory_of(master: int, workers: list[int]) -> dict[str, Any]:
-    """Resident memory of each gunicorn worker (MiB): now, peak, and the private part."""
+    """Resident memory of each app server worker (MiB): now, peak, and the private part."""
     rows = []
     for pid in workers:
         kib = procs.memory_kib(pid)

@@ -1,7 +1,7 @@
 """`make bench`: the order service under load, beside PostgreSQL's own ceiling, then the invariants.
 
 Brings up a fresh PostgreSQL database, migrates it, loads products, users with tokens and orders,
-serves the service under gunicorn (or granian: --server) with production settings, and drives it
+serves the service under uWSGI as serve.py runs it (or gunicorn, granian: --server), and drives it
 with wrk for a fixed time per scenario, repeated; runs pgbench with the SQL of one order in the
 same run; prints one table of medians and ratios, checks the SPEC §7 invariants on the database,
 and writes the same figures as JSON under bench/results/. With --stack, place_uniform is also
@@ -38,7 +38,7 @@ from bench import load, procs, profile, report
 REPO_DIR = Path(__file__).resolve().parent.parent
 ALL_SCENARIOS = (*load.HTTP_SCENARIOS, *load.DB_SCENARIOS)
 # With --stack, right after each place_uniform run: the same load through PgBouncer alone
-# (gunicorn -> PgBouncer -> PostgreSQL), then through the whole stack (nginx -> app servers ->
+# (app server -> PgBouncer -> PostgreSQL), then through the whole stack (nginx -> app servers ->
 # PgBouncer -> PostgreSQL).
 STACK_SCENARIOS = ("place_pgbouncer", "place_stack")
 DEFAULT_PG_URL = "postgres://postgres@127.0.0.1:5432"
@@ -61,7 +61,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     add("--users", type=int, default=64, help="users with tokens (default 64)")
     add("--edit-pool", type=int, default=300, help="orders the mixed scenario edits and reads")
     add("--cancel-pool", type=int, default=1500, help="orders the mixed scenario cancels")
-    add("--server", default="gunicorn-sync", choices=procs.SERVERS, help="(gunicorn-sync)")
+    add("--server", default="uwsgi", choices=procs.SERVERS, help="(uwsgi: serve.py)")
     add("--workers", type=int, default=2 * cores, help=f"server workers (default {2 * cores})")
     add("--server-threads", type=int, help="threads per worker (1; gunicorn-gthread: 4)")
     add("--server-arg", action="append", default=[], help="extra server argument (repeat)")

@@ -1,16 +1,16 @@
-"""The production stack on one machine: nginx, N gunicorn app servers, PgBouncer, Redis, under
-its own supervisord, on loopback ports (`make stack`, `make stack-down`; docs/production.md).
+"""The production stack on one machine: nginx, N uWSGI app servers (serve.py), PgBouncer, Redis,
+under its own supervisord, on loopback ports (`make stack`, `make stack-down`; docs/production.md).
 
     python deploy/stack.py up         render the configs into the state folder, start, wait
     python deploy/stack.py down       stop what `up` started (supervisord and its programs)
     python deploy/stack.py status     supervisorctl status
     python deploy/stack.py manage ARGS...   manage.py with the app servers' environment
-    python deploy/stack.py gunicorn --bind HOST:PORT   (supervisord's command for an app server)
+    python deploy/stack.py app --bind HOST:PORT   (supervisord's command for an app server)
     python deploy/stack.py webhooks   (supervisord's command for the webhook worker)
 
 Settings come from the environment: STACK_STATE_DIR (.stack), STACK_PORT (8080, nginx),
 STACK_APPS (2 app servers), STACK_APP_PORT (8101: the first app server; the others follow),
-STACK_WORKERS (2 sync workers per app server), STACK_PGBOUNCER_PORT (6433), STACK_POOL_SIZE
+STACK_WORKERS (2 worker processes per app server), STACK_PGBOUNCER_PORT (6433), STACK_POOL_SIZE
 (10 server connections), STACK_REDIS_PORT (6380, used only when the stack starts its own Redis),
 DATABASE_URL (PostgreSQL; default postgres://postgres@127.0.0.1:5432/orderservice), REDIS_URL
 (default redis://127.0.0.1:6379/0), SECRET_KEY and WEBHOOK_SECRET_KEYS (each generated once into
@@ -318,21 +318,21 @@ class AppSettings:
     max_body_bytes: int
     retry_budget_seconds: float
     connect_timeout_seconds: float
-    gunicorn_timeout: int
-    gunicorn_graceful_timeout: int
+    server_timeout: int
+    server_graceful_timeout: int
 
 
 _READ_SETTINGS = """
-import json, runpy
+import json, os, runpy
 from orderservice import settings
-gunicorn = runpy.run_path("gunicorn.conf.py")
+serve = runpy.run_path("serve.py")
 print(json.dumps({
     "server_options": settings.DB_SESSION_OPTIONS,
     "max_body_bytes": settings.MAX_REQUEST_BODY_BYTES,
     "retry_budget_seconds": settings.DB_RETRY_BUDGET_SECONDS,
     "connect_timeout_seconds": settings.DB_CONNECT_TIMEOUT_SECONDS,
-    "gunicorn_timeout": gunicorn["timeout"],
-    "gunicorn_graceful_timeout": gunicorn["graceful_timeout"],
+    "server_timeout": serve["request_timeout"](os.environ),
+    "server_graceful_timeout": serve["graceful_timeout"](os.environ),
 }))
 """
 
@@ -396,7 +396,7 @@ def nginx_conf(config: StackConfig, app: AppSettings, docs_base: str) -> str:
             "LISTEN": f"{HOST}:{config.port}",
             "MAX_BODY_BYTES": app.max_body_bytes,
             "UPSTREAM_SERVERS": servers,
-            "PROXY_READ_TIMEOUT": app.gunicorn_timeout + 5,
+            "PROXY_READ_TIMEOUT": app.server_timeout + 5,
             "APP_COUNT": config.apps,
             "ERROR_LOCATIONS": error_locations(docs_base),
         },
@@ -447,13 +447,13 @@ def supervisord_conf(
     for port in config.app_ports:
         apps.append(
             f"[program:app-{port}]\n"
-            f"command = {stack} gunicorn --bind {HOST}:{port}\n"
+            f"command = {stack} app --bind {HOST}:{port}\n"
             "priority = 20\n"
             "autorestart = true\n"
             "startsecs = 2\n"
-            "; SIGTERM: gunicorn stops accepting and lets requests in flight finish.\n"
+            "; SIGTERM: the server stops accepting and lets requests in flight finish.\n"
             "stopsignal = TERM\n"
-            f"stopwaitsecs = {app.gunicorn_graceful_timeout + 5}\n"
+            f"stopwaitsecs = {app.server_graceful_timeout + 5}\n"
             "stopasgroup = true\n"
             "killasgroup = true\n"
             "redirect_stderr = true\n"
@@ -765,7 +765,7 @@ def _say_up(config: StackConfig, redis_url: str, started_redis: bool) -> None:
     say(
         f"\nThe stack is up: {config.url}\n"
         f"  nginx :{config.port} -> {config.apps} app server(s) {ports} "
-        f"({config.workers} sync workers each) -> PgBouncer :{config.pgbouncer_port} -> "
+        f"({config.workers} uWSGI workers each) -> PgBouncer :{config.pgbouncer_port} -> "
         f"{without_password(config.database_url)}\n"
         f"  Redis: {redis_url} ({'started by the stack' if started_redis else 'already running'})\n"
         f"  a token: {script} manage issue_token alice [--staff]\n"
@@ -815,8 +815,8 @@ def status(state_dir: Path | None) -> int:
     return result.returncode
 
 
-def exec_gunicorn(state_dir: Path | None, bind: str) -> int:
-    """Replace this process by an app server (supervisord signals gunicorn itself)."""
+def exec_app(state_dir: Path | None, bind: str) -> int:
+    """Replace this process by an app server (serve.py: supervisord signals uWSGI itself)."""
     state = config_from_env(os.environ, state_dir).state
     port = bind.rpartition(":")[2]
     env = {
@@ -824,9 +824,8 @@ def exec_gunicorn(state_dir: Path | None, bind: str) -> int:
         "BIND": bind,
         "PROMETHEUS_MULTIPROC_DIR": str(state / "metrics" / f"app-{port}"),
     }
-    gunicorn = PYTHON.parent / "gunicorn"
-    os.chdir(REPO_DIR)  # gunicorn reads ./gunicorn.conf.py
-    os.execve(gunicorn, [str(gunicorn), "orderservice.wsgi"], env)
+    os.chdir(REPO_DIR)
+    os.execve(PYTHON, [str(PYTHON), "serve.py"], env)
 
 
 def exec_webhooks(state_dir: Path | None) -> int:
@@ -854,7 +853,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     start.add_argument("--no-collectstatic", action="store_true")
     commands.add_parser("down", help="stop what `up` started")
     commands.add_parser("status", help="each program's state")
-    app = commands.add_parser("gunicorn", help="run one app server (supervisord's command)")
+    app = commands.add_parser("app", help="run one app server (supervisord's command)")
     app.add_argument("--bind", required=True)
     commands.add_parser("webhooks", help="run the webhook worker (supervisord's command)")
     run = commands.add_parser("manage", help="manage.py with the app servers' environment")
@@ -870,8 +869,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return down(options.state_dir)
     if options.command == "status":
         return status(options.state_dir)
-    if options.command == "gunicorn":
-        return exec_gunicorn(options.state_dir, options.bind)
+    if options.command == "app":
+        return exec_app(options.state_dir, options.bind)
     if options.command == "webhooks":
         return exec_webhooks(options.state_dir)
     return exec_manage(options.state_dir, options.args)

@@ -374,7 +374,7 @@ CACHES = {
 }
 THROTTLE_CACHE_ALIAS = "default"
 
-# GET /metrics (django-prometheus). Under gunicorn, gunicorn.conf.py sets PROMETHEUS_MULTIPROC_DIR
+# GET /metrics (django-prometheus). Under uWSGI, serve.py sets PROMETHEUS_MULTIPROC_DIR
 # so that the figures add up across workers.
 PROMETHEUS_EXPORT_MIGRATIONS = False
 

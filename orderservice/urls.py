@@ -25,7 +25,7 @@ urlpatterns = [
     *inventory_urls.urlpatterns,
     *events_urls.urlpatterns,
     path("admin/", admin.site.urls),
-    # Prometheus text format, no authentication (SPEC §9); summed over gunicorn workers.
+    # Prometheus text format, no authentication (SPEC §9); summed over the server's workers.
     # GET only; CSRF exempt so that other methods get a JSON 405, not CSRF's HTML 403.
     re_path(r"^metrics/?$", csrf_exempt(require_safe(ExportToDjangoView)), name="metrics"),
     # Liveness (no database) and readiness (the database answers), no authentication (SPEC §8).

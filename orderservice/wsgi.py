@@ -1,4 +1,4 @@
-"""WSGI entry point (gunicorn orderservice.wsgi)."""
+"""WSGI entry point (serve.py runs it under uWSGI: orderservice.wsgi:application)."""
 
 import os
 

@@ -3,11 +3,11 @@
 Use from a conftest: `from tests.live import live_server_factory, live_server_url  # noqa: F401`.
 
 - `running_server(database_url, workers=4, server=..., ...)`: context manager; starts the app
-  server (gunicorn or granian; default TEST_APP_SERVER, else gunicorn) on a free 127.0.0.1 port
-  with production-like settings, waits until every worker answers, yields a `LiveServer` (its
-  `url`, master `pid`, `worker_pids()`, `log_tail()`) and kills the whole process group.
-  `TEST_APP_SERVER=granian make test-pg` runs the whole live suite under granian;
-  `TEST_GUNICORN_THREADS=4` runs it under gunicorn's `gthread` workers with 4 threads each.
+  server (uWSGI through serve.py, as in production, or granian; default TEST_APP_SERVER, else
+  uwsgi) on a free 127.0.0.1 port with production-like settings, waits until it answers, yields a
+  `LiveServer` (its `url`, master `pid`, `worker_pids()`, `log_tail()`) and kills the whole
+  process group. `TEST_APP_SERVER=granian make test-pg` runs the whole live suite under granian;
+  `TEST_SERVER_THREADS=4` runs it with 4 request threads in each uWSGI worker.
 - `live_server_factory` / `live_server_url`: pytest fixtures on `transactional_db`, so what the
   test creates is committed and visible to the server (PostgreSQL only: the server needs the
   test database by name, see `current_database_url`). `shared_live_server_url`: the same, but
@@ -52,20 +52,18 @@ from orderservice.tokens.services import token_issue
 from tests.factories import ledger_violations
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
-GUNICORN = Path(sys.executable).parent / "gunicorn"
-APP_SERVERS = ("gunicorn", "granian")
-# The app server every live test runs on unless it names one: TEST_APP_SERVER=granian runs the
-# live suite under granian.
-DEFAULT_APP_SERVER = os.environ.get("TEST_APP_SERVER", "gunicorn")
+APP_SERVERS = ("uwsgi", "granian")
+# The app server every live test runs on unless it names one: uWSGI as production runs it
+# (serve.py); TEST_APP_SERVER=granian runs the live suite under granian.
+DEFAULT_APP_SERVER = os.environ.get("TEST_APP_SERVER", "uwsgi")
 # Threads per granian worker when a test names none. A granian worker takes every connection the
 # kernel hands its socket and queues the requests for its Python threads: with one thread, one
 # slow request (a row lock wait) holds up the others queued behind it in that worker, where a
-# sync gunicorn worker would not have taken them (tests/faults/test_lock_timeout.py fails so).
+# uWSGI worker would not have taken them (tests/faults/test_lock_timeout.py fails so).
 GRANIAN_THREADS = int(os.environ.get("TEST_GRANIAN_THREADS", "4"))
-# Threads per gunicorn worker when a test names none: above 1, the workers are `gthread` ones
-# (unless the test names a worker class), so the live suite runs with several request threads
-# per process, each holding its own database connection.
-GUNICORN_THREADS = int(os.environ.get("TEST_GUNICORN_THREADS", "1"))
+# Threads per uWSGI worker when a test names none: above 1, the live suite runs with several
+# request threads per process, each holding its own database connection.
+SERVER_THREADS = int(os.environ.get("TEST_SERVER_THREADS", "1"))
 # Server logs (read them when a test fails); files older than LOG_KEEP_SECONDS are pruned.
 LOG_DIR = Path(tempfile.gettempdir()) / "orderservice-live"
 LOG_KEEP_SECONDS = 3600
@@ -77,9 +75,9 @@ LOG_KEEP_SECONDS = 3600
 @dataclass
 class LiveServer:
     url: str
-    pid: int  # the master (gunicorn's arbiter, granian's main process); also the process group
+    pid: int  # the master (uWSGI's master, granian's main process); also the process group
     log_path: Path
-    server: str  # "gunicorn" or "granian"
+    server: str  # "uwsgi" or "granian"
     process: subprocess.Popen[bytes] = field(repr=False)
 
     def worker_pids(self) -> list[int]:
@@ -140,20 +138,18 @@ def running_server(
     database_url: str,
     *,
     workers: int = 4,
-    worker_class: str | None = None,
     threads: int | None = None,
     env: Mapping[str, str] | None = None,
     ready_timeout: float = 30.0,
     request_timeout: int = 30,
     server: str | None = None,
 ) -> Iterator[LiveServer]:
-    """Run the service under `server` (gunicorn or granian; default DEFAULT_APP_SERVER) until
+    """Run the service under `server` (uwsgi or granian; default DEFAULT_APP_SERVER) until
     the block ends; yield it once every worker answers HTTP.
 
-    gunicorn: `worker_class` and `threads` as its flags (default GUNICORN_THREADS threads, and
-    `gthread` workers when that is more than 1, else `sync`), `request_timeout` its worker
-    timeout. granian: `threads` blocking threads per worker (default GRANIAN_THREADS; its
-    WSGI workers have no class), and no request timeout (granian has none; the app bounds its
+    uwsgi: serve.py with `workers`, `threads` (default SERVER_THREADS) and `request_timeout`
+    through its environment, as production sets them. granian: `threads` blocking threads per
+    worker (default GRANIAN_THREADS), and no request timeout (granian has none; the app bounds its
     own database waits). The server runs in its own session; at the end the whole process group
     gets SIGTERM, then SIGKILL, whatever happened in the block.
     """
@@ -161,37 +157,27 @@ def running_server(
     if server not in APP_SERVERS:
         raise ValueError(f"unknown app server {server!r}: one of {APP_SERVERS}")
     with contextlib.ExitStack() as stack:
-        if server == "gunicorn":
-            # Bound here (port 0) and handed to gunicorn as `fd://`: the port is free and known
-            # before gunicorn starts, with no race.
-            listener = stack.enter_context(socket.socket(socket.AF_INET, socket.SOCK_STREAM))
-            listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            listener.bind(("127.0.0.1", 0))
-            listener.listen(128)
-            port = listener.getsockname()[1]
-            threads = threads or GUNICORN_THREADS
-            worker_class = worker_class or ("gthread" if threads > 1 else "sync")
-            command = _gunicorn_command(
-                listener.fileno(), workers, worker_class, threads, request_timeout
+        # The server binds the port itself with SO_REUSEPORT (uWSGI's master; each granian
+        # worker). A socket bound here with SO_REUSEPORT, not listening (so it gets no
+        # connections), holds a free port until the server listens: no other program can take
+        # the port meanwhile.
+        listener = stack.enter_context(_reserved_port())
+        port = listener.getsockname()[1]
+        server_env = _server_env(database_url, env)
+        _own_metrics_dir(stack, server_env)
+        if server == "uwsgi":
+            command = [sys.executable, str(REPO_ROOT / "serve.py"), "--reuse-port"]
+            server_env.update(
+                {
+                    "BIND": f"127.0.0.1:{port}",
+                    "WEB_CONCURRENCY": str(workers),
+                    "SERVER_THREADS": str(threads or SERVER_THREADS),
+                    "REQUEST_TIMEOUT": str(request_timeout),
+                    "GRACEFUL_TIMEOUT": "3",
+                }
             )
-            server_env = _server_env(database_url, env)
-            pass_fds: tuple[int, ...] = (listener.fileno(),)
         else:
-            # granian takes no socket: each worker binds host:port itself with SO_REUSEPORT. A
-            # socket bound here with SO_REUSEPORT (not listening, so it gets no connections)
-            # holds a free port until every worker listens on it: no other program can take the
-            # port meanwhile, and granian's workers can share it.
-            listener = stack.enter_context(_reserved_port())
-            port = listener.getsockname()[1]
             command = _granian_command(port, workers, threads or GRANIAN_THREADS)
-            server_env = _server_env(database_url, env)
-            if "PROMETHEUS_MULTIPROC_DIR" not in server_env:
-                # What gunicorn.conf.py does for gunicorn: one folder per server, made before
-                # the workers import prometheus_client.
-                metrics_dir = tempfile.mkdtemp(prefix="orderservice-live-metrics-")
-                stack.callback(shutil.rmtree, metrics_dir, ignore_errors=True)
-                server_env["PROMETHEUS_MULTIPROC_DIR"] = metrics_dir
-            pass_fds = ()
         _prune_old_logs()
         log_file = stack.enter_context(
             tempfile.NamedTemporaryFile(
@@ -205,12 +191,9 @@ def running_server(
             stdin=subprocess.DEVNULL,
             stdout=log_file,
             stderr=subprocess.STDOUT,
-            pass_fds=pass_fds,
             start_new_session=True,
         )
         stack.callback(_stop, process)  # runs before the log file closes
-        if server == "gunicorn":
-            listener.close()  # gunicorn holds its own copy
         live = LiveServer(
             url=f"http://127.0.0.1:{port}",
             pid=process.pid,
@@ -219,24 +202,17 @@ def running_server(
             process=process,
         )
         _wait_until_answering(live, ready_timeout, workers=workers)
-        listener.close()  # granian's workers all listen now
+        listener.close()  # uWSGI's master and granian's workers listen now
         yield live
 
 
-def _gunicorn_command(
-    fd: int, workers: int, worker_class: str, threads: int, request_timeout: int
-) -> list[str]:
-    # gunicorn also reads the repository's gunicorn.conf.py (cwd); these flags win over it.
-    return [
-        str(GUNICORN), "orderservice.wsgi",
-        "--bind", f"fd://{fd}",
-        "--workers", str(workers),
-        "--worker-class", worker_class,
-        "--threads", str(threads),
-        "--timeout", str(request_timeout),
-        "--graceful-timeout", "3",
-        "--log-level", "warning",
-    ]  # fmt: skip
+def _own_metrics_dir(stack: contextlib.ExitStack, server_env: dict[str, str]) -> None:
+    # One folder of Prometheus files per server, removed when it stops (serve.py would make a
+    # temporary one and leave it).
+    if "PROMETHEUS_MULTIPROC_DIR" not in server_env:
+        metrics_dir = tempfile.mkdtemp(prefix="orderservice-live-metrics-")
+        stack.callback(shutil.rmtree, metrics_dir, ignore_errors=True)
+        server_env["PROMETHEUS_MULTIPROC_DIR"] = metrics_dir
 
 
 def _granian_command(port: int, workers: int, threads: int) -> list[str]:
@@ -245,7 +221,7 @@ def _granian_command(port: int, workers: int, threads: int) -> list[str]:
         "--host", "127.0.0.1", "--port", str(port),
         "--workers", str(workers),
         "--blocking-threads", str(threads),
-        # A worker that dies (SIGKILL, OOM) is replaced, as gunicorn's arbiter does.
+        # A worker that dies (SIGKILL, OOM) is replaced, as uWSGI's master does.
         "--respawn-failed-workers",
         # SIGTERM: requests in flight get this long, then the workers are killed.
         "--workers-kill-timeout", "3",
@@ -292,7 +268,7 @@ def _wait_until_answering(server: LiveServer, timeout: float, *, workers: int) -
             raise RuntimeError(
                 f"{server.server} exited with {server.process.returncode}:\n{server.log_tail()}"
             )
-        # gunicorn's workers share one listening socket: a connection waits there for the
+        # uWSGI's workers share one listening socket: a connection waits there for the
         # first free worker. Each granian worker listens on its own socket once its app is
         # loaded, and the kernel spreads connections over the sockets listening: until all
         # are, the workers up take all the traffic.
@@ -328,8 +304,7 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
 
 @pytest.fixture
 def live_server_factory(transactional_db: None) -> Iterator[Callable[..., LiveServer]]:
-    """start(workers=4, worker_class=None, threads=None, env=None, database_url=None,
-    server=None) -> server.
+    """start(workers=4, threads=None, env=None, database_url=None, server=None) -> server.
 
     Every server started is stopped at teardown, before the test database is flushed.
     """

@@ -3,8 +3,8 @@ the public address of the service (PUBLIC_BASE_URL).
 
 A client can send any `X-Forwarded-*` header it likes. They are believed only from a peer listed
 in TRUSTED_PROXIES (empty by default: no one); from anyone else `ForwardedHeadersMiddleware`
-drops them before anything reads them (Django's SECURE_PROXY_SSL_HEADER, the rate limits).
-gunicorn.conf.py gives gunicorn the same list for its own use of `X-Forwarded-Proto`.
+drops them before anything reads them (Django's SECURE_PROXY_SSL_HEADER, the rate limits), and
+undoes what the server made of them (uWSGI takes X-Forwarded-Proto as the request's scheme).
 """
 
 import functools
@@ -36,7 +36,7 @@ def trusted_networks() -> tuple[Network, ...]:
 @functools.lru_cache(maxsize=8)
 def _networks(entries: tuple[str, ...]) -> tuple[Network, ...]:
     try:
-        # Strict, as gunicorn's forwarded_allow_ips: 10.0.0.1/8 is a typo, not 10.0.0.0/8.
+        # Strict: 10.0.0.1/8 is a typo, not 10.0.0.0/8.
         return tuple(ipaddress.ip_network(entry) for entry in entries)
     except ValueError as exc:
         raise ImproperlyConfigured(f"TRUSTED_PROXIES: {exc}") from exc
@@ -99,6 +99,15 @@ class ForwardedHeadersMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         if not _is_trusted(request.META.get("REMOTE_ADDR", ""), trusted_networks()):
+            if request.META.pop("HTTP_X_FORWARDED_PROTO", None) is not None:
+                # uWSGI sets the WSGI scheme from X-Forwarded-Proto whoever sent it: the
+                # scheme is the connection's own again (https only where the server itself
+                # took TLS and says so with HTTPS=on).
+                request.META["wsgi.url_scheme"] = _transport_scheme(request.META)
             for name in FORWARDED_HEADERS:
                 request.META.pop(name, None)
         return self.get_response(request)
+
+
+def _transport_scheme(environ: dict[str, object]) -> str:
+    return "https" if str(environ.get("HTTPS", "")).lower() in ("on", "1") else "http"

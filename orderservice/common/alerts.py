@@ -140,7 +140,7 @@ def _enqueue(send: Callable[[], None]) -> None:
 
 
 def _ensure_sender() -> None:
-    # One daemon thread per process, started on first use: a gunicorn worker forked from a master
+    # One daemon thread per process, started on first use: a worker forked from a master
     # that had one does not inherit the thread, hence the pid check.
     global _sender, _sender_pid
     with _state_lock:

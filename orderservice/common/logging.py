@@ -1,6 +1,6 @@
 """Structured logs: one JSON object per line, each carrying the id of the request being served.
 
-No Django import here: gunicorn.conf.py uses the formatter for gunicorn's own logs in the master.
+No Django import here: a process without Django settings can use the formatter.
 """
 
 import contextvars

@@ -1,6 +1,6 @@
 """Business metrics (Prometheus), every name starting with `orders_`; served at GET /metrics.
 
-Under gunicorn, gunicorn.conf.py sets PROMETHEUS_MULTIPROC_DIR before any worker imports
+Under uWSGI, serve.py sets PROMETHEUS_MULTIPROC_DIR before any worker imports
 prometheus_client, so each process writes its values to a file there and /metrics adds them up
 across workers. Without it (runserver, tests) they live in the process's default registry.
 

@@ -1,4 +1,4 @@
-"""Browser tests: Playwright driving Debian's chromium against the service under gunicorn."""
+"""Browser tests: Playwright driving Debian's chromium against the service under uWSGI."""
 
 from tests.live import live_server_factory, live_server_url
 

@@ -2,7 +2,7 @@
 shipped (via processing); the API then shows both changes.
 
 Playwright (the Python package) drives Debian's /usr/bin/chromium, never a downloaded browser;
-`make install-browser` (run by `make test` and CI) installs it. The server is gunicorn with
+`make install-browser` (run by `make test` and CI) installs it. The server is uWSGI with
 production settings (DEBUG off), serving the admin's static files through whitenoise from a
 freshly collected STATIC_ROOT.
 """

@@ -64,7 +64,7 @@ def call(
         body: Any = response.json()
     except ValueError:
         body = _NotJson(response.text)
-    # A copy, still case-insensitive: granian sends field names in lower case, gunicorn as the
+    # A copy, still case-insensitive: granian sends field names in lower case, uWSGI as the
     # app wrote them.
     return Reply(
         response.status_code, body, requests.structures.CaseInsensitiveDict(response.headers)

@@ -1,4 +1,4 @@
-"""Fixtures for the concurrency tests: the live gunicorn server of tests/live.py."""
+"""Fixtures for the concurrency tests: the live app server of tests/live.py."""
 
 from tests.live import (
     live_server_factory,

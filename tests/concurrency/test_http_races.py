@@ -1,4 +1,4 @@
-"""SPEC §7 over HTTP: parallel clients against gunicorn with several worker processes."""
+"""SPEC §7 over HTTP: parallel clients against the app server with several worker processes."""
 
 from collections import Counter
 from collections.abc import Callable
@@ -28,7 +28,7 @@ def test_200_concurrent_orders_on_threaded_workers(
     live_server_factory: Callable[..., LiveServer],
 ) -> None:
     # 2 processes x 4 threads: each thread has its own database connection inside a worker.
-    _200_orders_for_50_units(live_server_factory(workers=2, worker_class="gthread", threads=4).url)
+    _200_orders_for_50_units(live_server_factory(workers=2, threads=4).url)
 
 
 def _200_orders_for_50_units(base_url: str) -> None:

@@ -1,4 +1,4 @@
-"""Fixtures for the fault tests: the live gunicorn server, a cuttable TCP proxy, a webhook."""
+"""Fixtures for the fault tests: the live app server, a cuttable TCP proxy, a webhook."""
 
 from collections.abc import Iterator
 

@@ -1,5 +1,5 @@
 """The storm: many clients, random place / replay / edit / cancel / restock / reprice / read
-against gunicorn workers for a set time, then every SPEC §7 invariant, the §11 stock ledger
+against uWSGI workers for a set time, then every SPEC §7 invariant, the §11 stock ledger
 (and `manage.py stock_audit`), the §10 totals and the §12 events checked from the database.
 
 Each buyer owns its orders, so it knows exactly what each must hold after every 200, and at

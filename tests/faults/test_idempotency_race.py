@@ -1,4 +1,4 @@
-"""One Idempotency-Key sent 20 times at once, to several gunicorn worker processes: exactly one
+"""One Idempotency-Key sent 20 times at once, to several uWSGI worker processes: exactly one
 order, stock taken once, and every answer the same bytes (SPEC §2)."""
 
 from collections.abc import Callable

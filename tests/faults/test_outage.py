@@ -1,4 +1,4 @@
-"""SPEC §8 under a real outage: gunicorn workers talk to PostgreSQL through a TCP proxy we cut.
+"""SPEC §8 under a real outage: uWSGI workers talk to PostgreSQL through a TCP proxy we cut.
 
 While the link is cut every request answers 503 with Retry-After within the retry budget (none
 hangs, none is a 500), /readyz is 503 and /healthz 200, and each worker raises exactly one

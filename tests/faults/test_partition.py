@@ -1,6 +1,6 @@
 """SPEC §8 under a silent partition: the database's connections stay open but nothing answers.
 
-gunicorn workers talk to PostgreSQL through a TCP proxy that stalls every open connection. No
+uWSGI workers talk to PostgreSQL through a TCP proxy that stalls every open connection. No
 error ever comes back (TCP keepalives are still acknowledged), so only the service's own clock
 can end a request: each answers 503 with Retry-After within the retry budget, none hangs, none
 is a 500, and nothing half-done is stored. Once the partition heals, every worker's pooled
@@ -119,7 +119,7 @@ def test_a_stalled_connection_answers_503_within_the_budget(
     )
 
 
-# None: the app server's default (one thread per gunicorn worker); 4: gunicorn `gthread` workers,
+# None: the app server's default (one thread per uWSGI worker); 4: 4 threads per uWSGI worker,
 # or granian's blocking threads, 4 per worker.
 @pytest.mark.parametrize("threads", [None, 4], ids=["default-threads", "4-threads"])
 def test_after_the_partition_heals_no_worker_answers_503(

@@ -1,4 +1,4 @@
-"""The app server's own part in faults, under each app server (gunicorn and granian).
+"""The app server's own part in faults, under each app server (uWSGI and granian).
 
 - SIGTERM (a deploy, supervisord stopping the program): the server stops taking connections,
   the requests it holds finish and are answered, then it exits 0.
@@ -143,7 +143,7 @@ def test_sigterm_lets_the_requests_in_flight_finish(server_name, live_server_fac
 
 
 @pytest.mark.parametrize(
-    "server_name", ["gunicorn", pytest.param("granian", marks=GRANIAN_QUEUES_IN_THE_WORKER)]
+    "server_name", ["uwsgi", pytest.param("granian", marks=GRANIAN_QUEUES_IN_THE_WORKER)]
 )
 def test_a_killed_worker_loses_only_the_request_it_was_running(server_name, live_server_factory):
     # given: one worker (one thread), running an order that waits on the locked row, three
@@ -194,7 +194,7 @@ def test_a_killed_worker_loses_only_the_request_it_was_running(server_name, live
 
 
 @pytest.mark.parametrize(
-    "server_name", ["gunicorn", pytest.param("granian", marks=GRANIAN_CRASH_LOOP_EXIT)]
+    "server_name", ["uwsgi", pytest.param("granian", marks=GRANIAN_CRASH_LOOP_EXIT)]
 )
 def test_a_worker_killed_again_right_after_its_replacement_is_replaced_again(
     server_name, live_server_factory

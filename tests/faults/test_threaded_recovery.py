@@ -1,5 +1,5 @@
 """SPEC §8 with several request threads per process, each holding its own PostgreSQL connection
-(gunicorn `gthread`, granian's blocking threads), in this process, through the cuttable proxy.
+(uWSGI's SERVER_THREADS, granian's blocking threads), in this process, through the cuttable proxy.
 
 A failure of the database kills every thread's connection, but each thread finds out only when
 it next uses its own, maybe after the database is back. Those late failures say nothing about

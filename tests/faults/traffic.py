@@ -25,7 +25,7 @@ class Call:
     elapsed: float
     status: int | None  # None: no HTTP answer (connection reset, timeout)
     body: Any = None
-    # Case-insensitive, as HTTP field names are: granian sends them in lower case, gunicorn as
+    # Case-insensitive, as HTTP field names are: granian sends them in lower case, uWSGI as
     # the app wrote them.
     headers: Mapping[str, str] = field(default_factory=dict)
     error: str | None = None

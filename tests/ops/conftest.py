@@ -1,4 +1,4 @@
-"""The gunicorn live-server fixtures (tests/live.py) for the operations tests."""
+"""The live-server fixtures (tests/live.py) for the operations tests."""
 
 from tests.live import live_server_factory, live_server_url
 

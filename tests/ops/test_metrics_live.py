@@ -1,4 +1,4 @@
-"""/metrics under gunicorn with several workers: the counters add up over all of them; and the
+"""/metrics under uWSGI with several workers: the counters add up over all of them; and the
 server's log is one JSON line per request carrying the client's X-Request-ID."""
 
 import functools
@@ -34,7 +34,7 @@ def test_counters_add_up_across_workers(live_server_factory):
     products_create({"SKU-A": 1000, "SKU-B": 3})
     token = user_token("alice")
     staff_token = user_token("boss", staff=True)
-    # As in production: gunicorn.conf.py alone sets up the multiprocess mode.
+    # As in production: serve.py alone sets up the multiprocess mode.
     server = live_server_factory(workers=WORKERS, env={"LOG_LEVEL": "INFO"})
     body = {
         "products": [

@@ -190,6 +190,42 @@ def test_forwarded_headers_from_an_untrusted_peer_never_reach_the_views(trusted)
     )
 
 
+@pytest.mark.parametrize(("https", "scheme"), [(None, "http"), ("on", "https")])
+def test_a_scheme_the_server_took_from_an_untrusted_forwarded_proto_is_undone(https, scheme):
+    # given: a server (uWSGI) that set the WSGI scheme from the client's X-Forwarded-Proto
+    extra = {"wsgi.url_scheme": "https", "HTTP_X_FORWARDED_PROTO": "https"}
+    if https:
+        extra["HTTPS"] = https  # the server itself took TLS: https stays
+    request = RequestFactory().get("/", REMOTE_ADDR=ATTACKER)
+    request.META.update(extra)
+    seen = {}
+
+    def view(request):
+        seen["scheme"] = request.scheme
+        return HttpResponse()
+
+    # when
+    proxy.ForwardedHeadersMiddleware(view)(request)
+
+    # then
+    assert seen["scheme"] == scheme
+
+
+@override_settings(TRUSTED_PROXIES=["127.0.0.1"])
+def test_a_scheme_from_a_trusted_proxys_forwarded_proto_stays():
+    request = RequestFactory().get("/", REMOTE_ADDR="127.0.0.1", HTTP_X_FORWARDED_PROTO="https")
+    request.META["wsgi.url_scheme"] = "https"
+    seen = {}
+
+    def view(request):
+        seen["scheme"] = request.scheme
+        return HttpResponse()
+
+    proxy.ForwardedHeadersMiddleware(view)(request)
+
+    assert seen["scheme"] == "https"
+
+
 # --- the admin login -----------------------------------------------------------------------------
 
 

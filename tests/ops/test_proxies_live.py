@@ -1,4 +1,4 @@
-"""Under gunicorn: X-Forwarded-Proto and X-Forwarded-For count only from TRUSTED_PROXIES."""
+"""Under uWSGI: X-Forwarded-Proto and X-Forwarded-For count only from TRUSTED_PROXIES."""
 
 import pytest
 import requests
@@ -32,7 +32,7 @@ def test_without_trusted_proxies_no_client_can_claim_https_or_another_address(
         for n in range(4)
     ]
 
-    # then: neither gunicorn nor the app believed the headers
+    # then: neither the server nor the app believed the headers
     assert link.startswith("http://127.0.0.1:"), link
     assert answers == [200, 200, 200, 429]
 

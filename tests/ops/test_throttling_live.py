@@ -1,4 +1,4 @@
-"""With REDIS_URL, the rate limits hold across gunicorn workers: they count in one place."""
+"""With REDIS_URL, the rate limits hold across the server's workers: they count in one place."""
 
 import uuid
 

@@ -1,7 +1,7 @@
-"""Schemathesis over real HTTP: gunicorn on the PostgreSQL test database (tests/live.py).
+"""Schemathesis over real HTTP: uWSGI on the PostgreSQL test database (tests/live.py).
 
 test_conformance.py covers the contract in-process on any database; this adds what only a real
-server shows (gunicorn, production settings, headers on the wire), with fewer examples.
+server shows (uWSGI, production settings, headers on the wire), with fewer examples.
 """
 
 import os

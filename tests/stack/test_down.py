@@ -30,7 +30,7 @@ def test_down_leaves_no_process_the_stack_started(django_db_setup):
         # It had started nginx, pgbouncer, the app server and, none answering, a Redis.
         for program in ("nginx", "pgbouncer", "apps:app-", "redis"):
             assert program in programs
-        assert len(tree) >= 6  # supervisord, its 4 programs, nginx's and gunicorn's workers
+        assert len(tree) >= 6  # supervisord, its 4 programs, nginx's and uWSGI's workers
         assert app_env["REDIS_URL"] == f"redis://127.0.0.1:{config.redis_port}/0"
         assert not stack_script.redis_answers(app_env["REDIS_URL"])
         ports = [config.port, *config.app_ports, config.pgbouncer_port, config.redis_port]

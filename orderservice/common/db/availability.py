@@ -1,6 +1,6 @@
 """This process's circuit breaker for the database: admit or refuse, probe, record each outcome.
 
-Each thread holds a connection of its own (gunicorn `gthread`, granian's blocking threads), and
+Each thread holds a connection of its own (uWSGI's SERVER_THREADS, granian's blocking threads), and
 a failure of the database kills them all, though each thread finds out only when it next uses
 its own. Every connection is stamped with the breaker's generation when it opens (bumped by each
 failure counted, see orderservice/common/breaker.py). One from an older generation lived through
