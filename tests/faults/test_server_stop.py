@@ -6,6 +6,8 @@
   no answer and leaves nothing behind (its transaction dies with its connection), and no other
   request is lost: the requests that were waiting for a worker are answered by another. A
   worker killed again right after it was replaced is replaced again: the server goes on.
+- A request running past REQUEST_TIMEOUT (uWSGI's harakiri; granian has no such timeout): its
+  worker is killed and replaced, the request gets no answer and leaves nothing behind.
 
 The requests are made slow by a product row locked from the test, so that they are provably in
 flight (waiting on the lock inside the app) when the signal comes.
@@ -227,3 +229,34 @@ def _new_worker(server: LiveServer, known: list[int], *, timeout: float = 15.0) 
             return fresh[0]
         assert time.monotonic() < deadline, "no worker replaced the killed one"
         time.sleep(0.05)
+
+
+def test_a_request_past_the_request_timeout_is_cut_and_its_worker_replaced(live_server_factory):
+    # given: one worker, a 2 s request timeout, an order waiting on the locked row far longer
+    products_create(PRODUCTS)
+    token = user_token("stuck")
+    server = live_server_factory(workers=1, env=ENV, request_timeout=2, server="uwsgi")
+    (worker,) = server.worker_pids()
+    holder = raw_connection()
+    sender = Sender(server, token)
+    try:
+        holder.execute("SELECT 1 FROM inventory_product WHERE product_id = 'SLOW' FOR UPDATE")
+        started = time.monotonic()
+        stuck = sender.post("SLOW")
+
+        # when: the lock is held past the timeout
+        replacement = _new_worker(server, [worker], timeout=10)
+        waited = time.monotonic() - started
+    finally:
+        holder.rollback()
+        holder.close()
+    sender.join()
+
+    # then: the worker was killed (harakiri) and replaced; its request got no answer and left
+    # nothing; the new worker serves
+    assert 2 <= waited < 6, waited
+    assert sender.calls[stuck].status is None
+    assert replacement not in (worker, None)
+    assert Order.objects.count() == 0
+    with session_for(token) as session:
+        assert call(session, "GET", server.url, "/products").status == 200
