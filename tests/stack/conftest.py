@@ -9,11 +9,16 @@ import socket
 import subprocess
 import sys
 import tempfile
+import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
+import psycopg
 import pytest
+from django.core.management.base import CommandError
+from django.test import TransactionTestCase
 
 from deploy import stack as stack_script
 from tests.live import REPO_ROOT, current_database_url
@@ -139,10 +144,43 @@ def running_stack(
     try:
         started = stack.run("up", "--no-collectstatic")
         assert started.returncode == 0, f"stack up failed:\n{started.stdout}\n{started.stderr}"
-        yield stack
+        with flush_retried_on_deadlock():
+            yield stack
     finally:
         stack.run("down")
         shutil.rmtree(state_dir, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def flush_retried_on_deadlock(attempts: int = 3) -> Iterator[None]:
+    """While a stack runs, a test's closing flush (one TRUNCATE of every table) can deadlock
+    with the stack's webhook worker, which reads the events tables in transactions of its own;
+    PostgreSQL then aborts the flush. It is tried again, instead of failing the test and
+    leaving its rows to the next one. Patched for the stack's lifetime (a module), which spans
+    every test's database teardown in it."""
+    original = TransactionTestCase._fixture_teardown  # type: ignore[attr-defined]  # (not in the stubs)
+
+    def teardown(self: TransactionTestCase) -> Any:
+        for attempt in range(1, attempts + 1):
+            try:
+                return original(self)
+            except CommandError as exc:
+                if attempt == attempts or not _caused_by_deadlock(exc):
+                    raise
+                time.sleep(0.2 * attempt)
+        return None
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(TransactionTestCase, "_fixture_teardown", teardown)
+        yield
+
+
+def _caused_by_deadlock(exc: BaseException | None) -> bool:
+    while exc is not None:
+        if isinstance(exc, psycopg.errors.DeadlockDetected):
+            return True
+        exc = exc.__cause__ or exc.__context__
+    return False
 
 
 @pytest.fixture(scope="module")
