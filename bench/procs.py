@@ -181,15 +181,20 @@ def start_server(
 ) -> Server:
     """`server` (one of SERVERS) serving orderservice.wsgi:application on a free loopback port."""
     port = free_port()
+    env = {**env}
+    # The Prometheus multiprocess folder, made before the workers start and inherited; gunicorn
+    # in a checkout from before serve.py makes its own (its gunicorn.conf.py).
+    if not (server.startswith("gunicorn") and (app_dir / "gunicorn.conf.py").exists()):
+        env.setdefault("PROMETHEUS_MULTIPROC_DIR", tempfile.mkdtemp(prefix="os-bench-metrics-"))
     if server == "granian":
-        command, env = _granian_command(port, env, workers, threads, extra_args)
+        command = _granian_command(port, workers, threads, extra_args)
     elif server == "uwsgi":
-        command, env = _uwsgi_command(port, app_dir, env, workers, threads, extra_args)
+        # The production command (serve.py), its settings from the environment.
+        command = [sys.executable, str(app_dir / "serve.py"), *extra_args]
+        env.update(
+            BIND=f"127.0.0.1:{port}", WEB_CONCURRENCY=str(workers), SERVER_THREADS=str(threads)
+        )
     else:
-        # A checkout with a gunicorn.conf.py (before serve.py) sets this folder there itself.
-        env = {**env}
-        if not (app_dir / "gunicorn.conf.py").exists():
-            env.setdefault("PROMETHEUS_MULTIPROC_DIR", tempfile.mkdtemp(prefix="os-bench-metrics-"))
         command = _gunicorn_command(port, app_dir, workers, server, threads, log_path, extra_args)
     log_path.parent.mkdir(parents=True, exist_ok=True)
     with log_path.open("ab") as log:
@@ -205,7 +210,7 @@ def _gunicorn_command(
     port: int, app_dir: Path, workers: int, server: str, threads: int, log_path: Path,
     extra_args: list[str],
 ) -> list[str]:  # fmt: skip
-    # gunicorn reads the checkout's gunicorn.conf.py (cwd): PROMETHEUS_MULTIPROC_DIR is set there.
+    # gunicorn reads the checkout's gunicorn.conf.py (cwd), where there is one.
     return [
         sys.executable, "-m", "gunicorn", "orderservice.wsgi:application",
         "--chdir", str(app_dir), "--bind", f"127.0.0.1:{port}",
@@ -216,35 +221,17 @@ def _gunicorn_command(
     ]  # fmt: skip
 
 
-def _granian_command(
-    port: int, env: dict[str, str], workers: int, threads: int, extra_args: list[str]
-) -> tuple[list[str], dict[str, str]]:
-    # granian reads no gunicorn.conf.py and has no per-worker hook (its startup/shutdown hooks
-    # run in the main process): the metrics folder is made here, before the workers start, and
-    # inherited. A dead worker's live gauges are not dropped (no child_exit equivalent).
-    env = {**env}
-    env.setdefault("PROMETHEUS_MULTIPROC_DIR", tempfile.mkdtemp(prefix="os-bench-metrics-"))
-    command = [
+def _granian_command(port: int, workers: int, threads: int, extra_args: list[str]) -> list[str]:
+    # granian reads no configuration file and has no per-worker hook (its startup/shutdown hooks
+    # run in the main process). A dead worker's live gauges are not dropped (no child_exit
+    # equivalent; the app has none).
+    return [
         sys.executable, "-m", "granian", "--interface", "wsgi",
         "--host", "127.0.0.1", "--port", str(port),
         "--workers", str(workers), "--blocking-threads", str(threads),
         "--log-level", "warning", "--no-ws", "--respawn-failed-workers",
         *extra_args, "orderservice.wsgi:application",
     ]  # fmt: skip
-    return command, env
-
-
-def _uwsgi_command(
-    port: int, app_dir: Path, env: dict[str, str], workers: int, threads: int,
-    extra_args: list[str],
-) -> tuple[list[str], dict[str, str]]:  # fmt: skip
-    # The production command (serve.py), its settings from the environment.
-    env = {
-        **env, "BIND": f"127.0.0.1:{port}", "WEB_CONCURRENCY": str(workers),
-        "SERVER_THREADS": str(threads),
-    }  # fmt: skip
-    env.setdefault("PROMETHEUS_MULTIPROC_DIR", tempfile.mkdtemp(prefix="os-bench-metrics-"))
-    return [sys.executable, str(app_dir / "serve.py"), *extra_args], env
 
 
 def wait_ready(server: Server, *, path: str, token: str, timeout: float = 60.0) -> None:
