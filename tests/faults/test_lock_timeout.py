@@ -6,6 +6,8 @@ import threading
 import time
 
 import pytest
+import requests
+from prometheus_client.parser import text_string_to_metric_families
 
 from orderservice.common.alerts import DATABASE_UNAVAILABLE
 from orderservice.inventory.models import Product
@@ -98,3 +100,38 @@ def test_a_locked_product_answers_503_after_the_budget_and_others_keep_working(
         f"free product meanwhile: {len(free)} orders, all 200, "
         f"slowest {max(c.elapsed for c in free) * 1000:.0f} ms"
     )
+
+
+def test_an_order_that_hits_the_lock_timeout_is_tried_again_and_placed(live_server_factory):
+    # given: LOCKED held from outside for longer than the lock timeout, well within the budget
+    products_create({"LOCKED": 100})
+    token = user_token("patient")
+    server = live_server_factory(
+        workers=1,
+        env={"DB_RETRY_BUDGET_SECONDS": "6", "DB_LOCK_TIMEOUT_SECONDS": str(LOCK_TIMEOUT)},
+    )
+    holder = raw_connection()
+    holder.execute("SELECT 1 FROM inventory_product WHERE product_id = 'LOCKED' FOR UPDATE")
+    released = threading.Timer(3 * LOCK_TIMEOUT, holder.rollback)
+    released.start()
+    try:
+        # when: an order for it is sent (no Idempotency-Key: it is placed once or not at all)
+        with session_for(token) as session:
+            placed = call(session, "POST", server.url, "/orders", json=_order("LOCKED"))
+    finally:
+        released.join()
+        holder.close()
+
+    # then: the first attempt's lock timeout (55P03) was retried, and a later attempt placed it
+    assert placed.status == 200, placed.body
+    assert placed.elapsed >= 3 * LOCK_TIMEOUT, placed.elapsed
+    assert Product.objects.get(product_id="LOCKED").product_count == 99
+    StockLedger({"LOCKED": 100}).assert_holds()
+    exposition = requests.get(f"{server.url}/metrics", timeout=10).text
+    retries = sum(
+        sample.value
+        for family in text_string_to_metric_families(exposition)
+        for sample in family.samples
+        if sample.name == "orders_db_retries_total"
+    )
+    assert retries >= 1, retries
