@@ -16,6 +16,11 @@ Every value comes from the environment, with defaults that fit a small machine:
 Arguments after `serve.py` are passed to uWSGI after these (a later scalar option wins; a
 second `--http-socket` would add a socket: set BIND instead).
 
+Chunked request bodies: uWSGI 2.0's --http-socket does not de-chunk them and no option makes it
+(--http-chunked-input is the separate HTTP router's, --http, and passes the chunks on raw); the
+app answers such a request 411 (orderservice/api/chunked.py, docs/production.md). nginx in
+front de-chunks them.
+
 Prometheus: each worker is its own process, so prometheus_client runs in multiprocess mode.
 PROMETHEUS_MULTIPROC_DIR is set here (a fresh temporary folder unless the environment names
 one) and emptied before the workers start; GET /metrics on any worker reports the sum over all

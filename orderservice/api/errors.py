@@ -103,6 +103,14 @@ IDEMPOTENCY_KEY_IN_FLIGHT = ErrorKind(
     "Another request with the same key has not finished yet. Retry after `Retry-After` seconds: "
     "you will get its answer replayed, and never a second order.",
 )
+LENGTH_REQUIRED = ErrorKind(
+    411,
+    "length-required",
+    "Length required. Send the body with Content-Length.",
+    "The body came with `Transfer-Encoding: chunked` and no `Content-Length`, and the server "
+    "in front of the app did not de-chunk it (a client talking straight to a uWSGI app server; "
+    "nginx in front de-chunks). Nothing was read or stored: send the body with `Content-Length`.",
+)
 PRECONDITION_FAILED = ErrorKind(
     412,
     "precondition-failed",
@@ -148,8 +156,9 @@ INVENTORY_UNAVAILABLE = ErrorKind(
 CATALOGUE: tuple[ErrorKind, ...] = (
     INVALID_REQUEST, UNAUTHENTICATED, PERMISSION_DENIED, ORDER_NOT_FOUND, OUT_OF_STOCK,
     PRODUCT_NOT_FOUND, NOT_FOUND, METHOD_NOT_ALLOWED, NOT_ACCEPTABLE, CONFLICT,
-    IDEMPOTENCY_KEY_IN_FLIGHT, PRECONDITION_FAILED, PAYLOAD_TOO_LARGE, UNSUPPORTED_MEDIA_TYPE,
-    IDEMPOTENCY_KEY_REUSED, THROTTLED, INTERNAL_ERROR, INVENTORY_UNAVAILABLE,
+    IDEMPOTENCY_KEY_IN_FLIGHT, LENGTH_REQUIRED, PRECONDITION_FAILED, PAYLOAD_TOO_LARGE,
+    UNSUPPORTED_MEDIA_TYPE, IDEMPOTENCY_KEY_REUSED, THROTTLED, INTERNAL_ERROR,
+    INVENTORY_UNAVAILABLE,
 )  # fmt: skip
 
 # Answered by the buffering proxy of the production stack (deploy/), never by the app itself; here

@@ -16,6 +16,7 @@ from django.http import HttpRequest, HttpResponse
 from django.utils.deprecation import MiddlewareMixin
 
 from orderservice.api import errors
+from orderservice.api.chunked import length_required
 
 logger = logging.getLogger("orderservice.errors")
 
@@ -28,9 +29,9 @@ class JsonErrorMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        too_large = self._refuse_large_body(request)
-        if too_large is not None:
-            return too_large
+        refused = self._chunked_body(request) or self._refuse_large_body(request)
+        if refused is not None:
+            return refused
         response = self.get_response(request)
         if response.status_code in (404, 405, 500) and not self._is_json(response):
             if not request.path.startswith(_HTML_PREFIXES):
@@ -54,6 +55,14 @@ class JsonErrorMiddleware:
     @staticmethod
     def _is_json(response: HttpResponse) -> bool:
         return response.get("Content-Type", "").startswith("application/json")
+
+    @staticmethod
+    def _chunked_body(request: HttpRequest) -> HttpResponse | None:
+        """411 for a chunked body the server did not de-chunk (api/chunked.py); a de-chunked one
+        arrives here with its Content-Length (`with_dechunked_bodies`, orderservice/wsgi.py)."""
+        if length_required(request.META):
+            return errors.error_response(request, errors.LENGTH_REQUIRED)
+        return None
 
     @staticmethod
     def _refuse_large_body(request: HttpRequest) -> HttpResponse | None:

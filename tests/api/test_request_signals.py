@@ -150,7 +150,7 @@ def _serve(path: str) -> int:
     try:
         b"".join(response)
     finally:
-        response.close()
+        response.close()  # type: ignore[attr-defined]  # Django's response has one
     return int(statuses[0].split()[0])
 
 
