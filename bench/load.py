@@ -35,6 +35,9 @@ class Load:
     products: int
     id_width: int
     work_dir: Path
+    # The service's EVENTS_ENABLED and CURRENCY: the ceiling writes the order's event as it does.
+    events: bool = True
+    currency: str = "USD"
 
 
 def _percentile_ms(sorted_us: list[float], fraction: float) -> float | None:
@@ -203,6 +206,10 @@ def run_pgbench(
         f"min_user={min_user}",
         "-D",
         f"max_user={max_user}",
+        "-D",
+        f"events={1 if load.events else 0}",
+        "-D",
+        f"currency={load.currency}",
         "--host",
         pg["host"],
         "--port",

@@ -260,6 +260,9 @@ def _bench(args: argparse.Namespace, argv: list[str] | None, cleanup: contextlib
         app_dir = args.app_dir.resolve()
         app_version = _git_describe(app_dir)
     width = max(5, len(str(args.products - 1)))
+    password = f":{pg['password']}" if pg["password"] else ""
+    database_url = f"postgres://{pg['user']}{password}@{pg['host']}:{pg['port']}/{pg['dbname']}"
+    env = service_env(args, database_url)
     loadspec = load.Load(
         duration=args.duration,
         connections=args.connections,
@@ -267,10 +270,9 @@ def _bench(args: argparse.Namespace, argv: list[str] | None, cleanup: contextlib
         products=args.products,
         id_width=width,
         work_dir=work_dir,
+        events=env.get("EVENTS_ENABLED", "1").strip().lower() in {"1", "true", "yes", "on"},
+        currency=env.get("CURRENCY", "USD"),
     )
-    password = f":{pg['password']}" if pg["password"] else ""
-    database_url = f"postgres://{pg['user']}{password}@{pg['host']}:{pg['port']}/{pg['dbname']}"
-    env = service_env(args, database_url)
 
     busy_before = machine_busy_cores(2.0)
     print(f"bench: the machine was {busy_before:.2f} of {cores} cores busy before the run")
