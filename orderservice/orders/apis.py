@@ -52,10 +52,8 @@ def _order_response(body: dict[str, Any], order: Order, **kwargs: Any) -> Respon
 def _order(order_id: str, user: User) -> tuple[dict[str, Any], dict[str, str]]:
     """The body and ETag of GET /orders/{id}."""
     _check_order_id(order_id)
-    order = selectors.order_get_for_user(order_id=order_id, user=user)
-    return order_body(order, *selectors.order_lines_priced(order)), {
-        "ETag": etag_for(order.version)
-    }
+    order, lines, prices = selectors.order_read_for_user(order_id=order_id, user=user)
+    return order_body(order, lines, prices), {"ETag": etag_for(order.version)}
 
 
 def _check_order_id(order_id: str) -> None:

@@ -3,10 +3,13 @@
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
+from typing import NamedTuple
 
 from django.contrib.auth.models import AbstractBaseUser
+from django.db import connection
 from django.db.models import Prefetch, Q, QuerySet
 
+from orderservice.common.db.by_key import from_db_fields
 from orderservice.inventory.selectors import order_movement_totals
 from orderservice.orders.exceptions import OrderNotFound
 from orderservice.orders.models import Order, OrderItem
@@ -35,6 +38,75 @@ def order_get_for_user(*, order_id: str, user: AbstractBaseUser) -> Order:
         return _with_items(orders_visible_to(user)).get(id=order_id)
     except Order.DoesNotExist as exc:
         raise OrderNotFound(order_id) from exc
+
+
+class OrderRead(NamedTuple):
+    """An order with its lines (product_id -> count, in the order they were added) and each
+    line's unit price: what GET /orders/{id} shows."""
+
+    order: Order
+    lines: dict[str, int]
+    prices: dict[str, Decimal]
+
+
+def _order_read_sql() -> tuple[list[str], str, str]:
+    """The attnames of the order's columns, and the statements (any order; the user's own) that
+    read them for one order id with its items as three arrays in item id order: one row, or
+    none. An aggregate without GROUP BY gives a row even for no item, of NULL arrays then."""
+    quote = connection.ops.quote_name
+    fields = from_db_fields(Order)
+    o = {field.name: f"o.{quote(field.column)}" for field in fields}
+    # The item columns too come as psycopg returns them (from_db_fields refuses otherwise).
+    i = {field.name: quote(field.column) for field in from_db_fields(OrderItem)}
+
+    def items(name: str) -> str:
+        return f"array_agg({i[name]} ORDER BY {i['id']})"
+
+    any_order = (
+        f"SELECT {', '.join(o.values())}, i.product_ids, i.item_counts, i.unit_prices"
+        f" FROM {quote(Order._meta.db_table)} o CROSS JOIN LATERAL ("
+        f"SELECT {items('product')} AS product_ids, {items('item_count')} AS item_counts,"
+        f" {items('unit_price')} AS unit_prices"
+        f" FROM {quote(OrderItem._meta.db_table)} WHERE {i['order']} = {o['id']}) i"
+        f" WHERE {o['id']} = %s"
+    )
+    own_order = f"{any_order} AND {o['user']} = %s"
+    return [field.attname for field in fields], any_order, own_order
+
+
+# Built once: the ORM built a QuerySet with a Prefetch and compiled its two statements on every
+# read. GET /orders/{id} went from 4.24 M to 1.22 M CPU instructions (`make bench-layers`, PG).
+_ORDER_ATTNAMES, _ORDER_READ_ANY, _ORDER_READ_OWN = _order_read_sql()
+
+
+def order_read_for_user(*, order_id: str, user: AbstractBaseUser) -> OrderRead:
+    """`order_get_for_user` and `order_lines_priced` in one statement on PostgreSQL, visible as
+    `orders_visible_to` says (staff: any order; others: their own, else OrderNotFound).
+
+    As common/db/by_key.py: psycopg returns each column as its field's type, so the order comes
+    through `Order.from_db` as the ORM's; on SQLite (NUMERIC as float) it is the ORM's read.
+    tests/services/test_order_read.py compares the two field by field on both databases.
+    """
+    if connection.vendor != "postgresql":
+        order = order_get_for_user(order_id=order_id, user=user)
+        return OrderRead(order, *order_lines_priced(order))
+    with connection.cursor() as cursor:
+        if getattr(user, "is_staff", False):
+            cursor.execute(_ORDER_READ_ANY, [order_id])
+        else:
+            cursor.execute(_ORDER_READ_OWN, [order_id, user.pk])
+        row = cursor.fetchone()
+    if row is None:
+        raise OrderNotFound(order_id)
+    *columns, product_ids, counts, prices = row
+    order = Order.from_db(connection.alias, _ORDER_ATTNAMES, columns)
+    if product_ids is None:  # no item
+        return OrderRead(order, {}, {})
+    return OrderRead(
+        order,
+        dict(zip(product_ids, counts, strict=True)),
+        dict(zip(product_ids, prices, strict=True)),
+    )
 
 
 def order_list_for_user(

@@ -7,7 +7,8 @@ per model, and the row becomes an instance through `Model.from_db`, the document
 loading a row. On PostgreSQL psycopg already returns each column as its field's Python type
 (NUMERIC as Decimal, timestamptz as an aware datetime, in UTC as Django sets the connection), so
 the ORM would convert nothing either; a field with a `from_db_value` of its own is refused at
-start. SQLite returns NUMERIC as a float, which the ORM converts: there the reader is the ORM.
+start (`from_db_fields`, which orders/selectors.py's one-statement order read uses too). SQLite
+returns NUMERIC as a float, which the ORM converts: there the reader is the ORM.
 tests/services/test_by_key.py compares every field with the ORM's instance on both databases.
 """
 
@@ -18,14 +19,21 @@ from django.db import connection, models
 M = TypeVar("M", bound=models.Model)
 
 
+def from_db_fields(model: type[models.Model]) -> list[models.Field]:
+    """`model`'s concrete fields, in the order `Model.from_db` takes their values: refused (at
+    start) when one converts the value the database returns, which a raw read would not do."""
+    fields = list(model._meta.concrete_fields)
+    converted = [field.name for field in fields if hasattr(field, "from_db_value")]
+    if converted:
+        raise TypeError(f"{model.__name__}: {converted} convert their values; use the ORM")
+    return fields
+
+
 class KeyReader(Generic[M]):
     """`get(key)`: the `model` row whose primary key is `key`, or None."""
 
     def __init__(self, model: type[M]) -> None:
-        fields = model._meta.concrete_fields
-        converted = [field.name for field in fields if hasattr(field, "from_db_value")]
-        if converted:
-            raise TypeError(f"{model.__name__}: {converted} convert their values; use the ORM")
+        fields = from_db_fields(model)
         self.model = model
         self._attnames = [field.attname for field in fields]
         quote = connection.ops.quote_name
