@@ -187,6 +187,9 @@ def _order_lock(
         raise OrderNotFound(order_id) from exc
     if if_match is not None and order.version not in if_match:
         raise OrderVersionMismatch(order_id)
+    if order.user_id == user.pk:
+        # The caller's own order: its event names the caller, with no query for the owner.
+        order.user = user  # type: ignore[assignment]
     return order
 
 
