@@ -1,7 +1,10 @@
 """common/db/stored: the hot one-statement writes as PL/pgSQL functions, planned once per server
 connection however the call is sent (prepared or not: behind PgBouncer nothing is)."""
 
+import io
+
 import pytest
+from django.core.management import call_command
 from django.db import connection, transaction
 
 from orderservice.common.db import stored
@@ -99,3 +102,62 @@ def test_an_order_is_planned_once_per_server_connection(prepare_threshold: int |
     # already), not once per order
     assert stock() == {"A": 6}
     assert len(plannings) <= 1
+
+
+def _functions_named(pattern: str) -> list[str]:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT proname FROM pg_proc WHERE proname LIKE %s"
+            " AND pronamespace = current_schema()::regnamespace ORDER BY 1",
+            [pattern],
+        )
+        return [row[0] for row in cursor.fetchall()]
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db
+def test_pruning_drops_the_functions_of_earlier_texts_and_keeps_the_current_ones() -> None:
+    # given: what an earlier version's migrate left (one per stem, another signature), and a
+    # function whose name only looks alike (another stem's prefix, not 12 hex digits)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "CREATE FUNCTION place_order_0123456789ab(a text) RETURNS int"
+            " LANGUAGE sql AS 'SELECT 1'"
+        )
+        cursor.execute(
+            "CREATE FUNCTION stock_exchange_events_fedcba987654(a int, b bigint[]) RETURNS int"
+            " LANGUAGE sql AS 'SELECT 1'"
+        )
+        cursor.execute(
+            "CREATE FUNCTION place_order_keep_me(a text) RETURNS int LANGUAGE sql AS 'SELECT 1'"
+        )
+    current = sorted(statement.function_name for statement in ALL_STORED)
+
+    # when: listed, then dropped
+    listed = stored.stale()
+    call_command("prune_stored_statements", "--dry-run", stdout=io.StringIO())
+    kept_by_dry_run = _functions_named("place_order_0123456789ab")
+    out = io.StringIO()
+    call_command("prune_stored_statements", stdout=out)
+
+    # then
+    assert listed == [
+        "place_order_0123456789ab(text)",
+        "stock_exchange_events_fedcba987654(integer,bigint[])",
+    ]
+    assert kept_by_dry_run == ["place_order_0123456789ab"]
+    assert "Dropped 2 function(s)" in out.getvalue()
+    assert stored.stale() == []
+    assert not _functions_named("%0123456789ab") + _functions_named("%fedcba987654")
+    assert _functions_named("place_order_keep_me") == ["place_order_keep_me"]
+    assert stored.missing(ALL_STORED) == []
+    assert sorted(name for name in current if _functions_named(name)) == current
+
+
+@pytest.mark.skipif(connection.vendor == "postgresql", reason="SQLite has no stored statements")
+@pytest.mark.django_db
+def test_pruning_on_sqlite_does_nothing() -> None:
+    out = io.StringIO()
+    call_command("prune_stored_statements", stdout=out)
+
+    assert out.getvalue() == "Not PostgreSQL: no stored statements.\n"

@@ -29,8 +29,10 @@ statement is described, never run), so the statement is written once, in the cal
 `%(name)s` style, and a parameter PostgreSQL cannot type fails the migrate. Its name carries a
 hash of the statement's text: an app server calls the function of exactly the text it was
 built with, so during a rolling deploy the old and the new servers each call their own (old
-functions stay; they are a few rows of pg_proc). A server whose migrate did not run gets
-StoredStatementMissing, a 500 that says so, never a silent fallback to the plain statement.
+functions stay; they are a few rows of pg_proc, and `manage.py prune_stored_statements` drops
+them once no server of an older version runs: `stale` and `drop`). A server whose migrate did
+not run gets StoredStatementMissing, a 500 that says so, never a silent fallback to the plain
+statement.
 The hash covers the text, not the types inferred: a migration that changes the type of a
 column under an unchanged statement makes PostgreSQL refuse the replacement at migrate (a
 function's result type cannot change); change the statement's name then.
@@ -182,8 +184,13 @@ def missing(statements: Iterable[StoredStatement], using: str = "default") -> li
     return [name for name in names if name not in found]
 
 
+# Every statement an app makes after migrate (its AppConfig.ready): what `stale` compares with.
+_REGISTERED: list[StoredStatement] = []
+
+
 def create_after_migrate(app: AppConfig, statements: Sequence[StoredStatement]) -> None:
     """Make `statements`' functions after every migrate of `app`'s database (PostgreSQL)."""
+    _REGISTERED.extend(statement for statement in statements if statement not in _REGISTERED)
 
     def receiver(*, using: str = "default", plan: object = None, **_: object) -> None:
         connection = connections[using]
@@ -201,3 +208,28 @@ def create_after_migrate(app: AppConfig, statements: Sequence[StoredStatement]) 
 def _schema_is_newest(using: str) -> bool:
     executor = MigrationExecutor(connections[using])
     return not executor.migration_plan(executor.loader.graph.leaf_nodes())
+
+
+def stale(using: str = "default") -> list[str]:
+    """The signatures of the functions in the database `using` made for an earlier text of a
+    statement this version makes (`<name>_<12 hex digits>`, not its current name): what older app
+    versions called. Sorted."""
+    current = {statement.function_name for statement in _REGISTERED}
+    stems = sorted({statement.name for statement in _REGISTERED})
+    patterns = [f"^{re.escape(stem)}_[0-9a-f]{{12}}$" for stem in stems]
+    with connections[using].cursor() as cursor:
+        cursor.execute(
+            "SELECT p.oid::regprocedure::text, p.proname FROM pg_proc p"
+            " WHERE p.pronamespace = current_schema()::regnamespace"
+            " AND p.proname ~ ANY(%s) ORDER BY 1",
+            [patterns],
+        )
+        return [signature for signature, name in cursor.fetchall() if name not in current]
+
+
+def drop(signatures: Iterable[str], using: str = "default") -> None:
+    """Drop the functions `stale` listed, in one transaction."""
+    with transaction.atomic(using=using), connections[using].cursor() as cursor:
+        for signature in signatures:
+            # A regprocedure's text: the name and argument types, quoted as needed by PostgreSQL.
+            cursor.execute(f"DROP FUNCTION IF EXISTS {signature}")
