@@ -80,16 +80,16 @@ class OrderListApi(FastPathApi):
             raise serializers.ValidationError(
                 {"status": [f"Must be one of: {', '.join(OrderStatus.values)}."]}
             )
-        orders = selectors.order_list_for_user(
+        reads = selectors.order_page_read_for_user(
             user=authenticated_user(request),
             status=status,
             after=page_time_cursor(request, ORDER_ID_PATTERN),
             limit=limit + 1,
         )
-        page = orders[:limit]
-        position = [page[-1].created_at.isoformat(), page[-1].id] if page else []
-        results = [order_body(order, *selectors.order_lines_priced(order)) for order in page]
-        return Response(page_body(request, results, len(orders), limit, position))
+        page = reads[:limit]
+        position = [page[-1].order.created_at.isoformat(), page[-1].order.id] if page else []
+        results = [order_body(*read) for read in page]
+        return Response(page_body(request, results, len(reads), limit, position))
 
     @openapi.ORDER_PLACE
     def post(self, request: Request) -> Response | HttpResponse:
