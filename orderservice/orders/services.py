@@ -12,9 +12,11 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from django.contrib.auth.models import AbstractBaseUser
+from django.db import connection
 
 from orderservice.common import clock, metrics
 from orderservice.common.db import in_transaction
+from orderservice.common.db.by_key import KeyReader
 from orderservice.events import event_types
 from orderservice.events.outbox import event_record, events_enabled
 from orderservice.inventory.exceptions import OutOfStock, UnknownProducts
@@ -29,7 +31,7 @@ from orderservice.orders.exceptions import (
 )
 from orderservice.orders.lines import LineChange, apply_edit
 from orderservice.orders.models import Order, OrderItem
-from orderservice.orders.selectors import order_lines_priced, orders_visible_to
+from orderservice.orders.selectors import order_lines_priced
 from orderservice.orders.status import OrderStatus, edit_refusal, transition_refusal
 
 
@@ -157,7 +159,7 @@ def _lines_update(
     for change in resized:
         items[change.product_id].item_count = change.after
     if resized:
-        OrderItem.objects.bulk_update([items[c.product_id] for c in resized], ["item_count"])
+        _item_counts_write([items[c.product_id] for c in resized])
     added = [
         OrderItem(
             order=order,
@@ -177,14 +179,19 @@ def _lines_update(
     return UpdatedOrder(order=order, lines=new_lines, prices=prices, changes=changes)
 
 
+# The order row by id (and owner), locked: a statement built once on PostgreSQL (by_key.py).
+_ORDER_ROWS = KeyReader(Order, owner_field="user", for_update=True)
+
+
 def _order_lock(
     *, order_id: str, user: AbstractBaseUser, if_match: Collection[int] | None
 ) -> Order:
     """Lock the caller's order row and check the client's If-Match while holding it."""
-    try:
-        order = orders_visible_to(user).select_for_update().get(id=order_id)
-    except Order.DoesNotExist as exc:
-        raise OrderNotFound(order_id) from exc
+    # Visible as selectors.orders_visible_to says: staff any order, others their own.
+    owner = None if getattr(user, "is_staff", False) else user.pk
+    order = _ORDER_ROWS.get(order_id, owner=owner)
+    if order is None:
+        raise OrderNotFound(order_id)
     if if_match is not None and order.version not in if_match:
         raise OrderVersionMismatch(order_id)
     if order.user_id == user.pk:
@@ -210,6 +217,25 @@ def _cancel_locked(order: Order, user: AbstractBaseUser) -> OrderState:
     metrics.on_commit(metrics.ORDERS_CANCELLED.inc)
     _order_event(event_types.ORDER_CANCELLED, order, lines, prices)
     return OrderState(order=order, lines=lines, prices=prices)
+
+
+# Each item's new item_count, by id, in one statement whatever their number (PostgreSQL).
+_ITEM_COUNTS_WRITE = (
+    f"UPDATE {OrderItem._meta.db_table} AS item SET item_count = new.item_count"
+    " FROM unnest(%s::bigint[], %s::integer[]) AS new(id, item_count) WHERE item.id = new.id"
+)
+
+
+def _item_counts_write(items: list[OrderItem]) -> None:
+    """Store the items' item_count. On PostgreSQL one statement built once: bulk_update builds
+    a CASE per item and compiles it on every call (about a fifth of an edit's CPU)."""
+    if connection.vendor != "postgresql":
+        OrderItem.objects.bulk_update(items, ["item_count"])
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _ITEM_COUNTS_WRITE, [[item.pk for item in items], [item.item_count for item in items]]
+        )
 
 
 def _save_new_version(order: Order) -> None:

@@ -2,6 +2,7 @@
 
 from decimal import Decimal
 
+import psycopg
 import pytest
 from django.db import models
 
@@ -65,3 +66,52 @@ def test_a_model_whose_fields_convert_their_values_is_refused():
     # JSONField converts in from_db_value: the reader would hand out the raw column.
     with pytest.raises(TypeError, match="response_headers"):
         KeyReader(IdempotencyKey)
+
+
+def test_with_an_owner_only_the_owners_row_is_read(django_assert_num_queries):
+    owner, other = UserFactory.create(username="owner"), UserFactory.create(username="other")
+    now = clock.now()
+    order = Order.objects.create(user=owner, created_at=now, updated_at=now)
+    reader = KeyReader(Order, owner_field="user")
+
+    with django_assert_num_queries(1):
+        mine = reader.get(order.id, owner=owner.pk)
+
+    assert mine is not None
+    assert _values(mine, Order) == _values(Order.objects.get(id=order.id), Order)
+    assert reader.get(order.id, owner=other.pk) is None
+    assert reader.get(order.id) is not None  # no owner given: any owner's
+    with pytest.raises(TypeError, match="owner_field"):
+        KeyReader(Order).get(order.id, owner=owner.pk)
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_for_update_holds_the_row_lock_until_the_transaction_ends():
+    # given: a row read for update inside a transaction
+    from django.db import transaction
+
+    from tests.live import raw_connection
+
+    user = UserFactory.create(username="locker")
+    now = clock.now()
+    order = Order.objects.create(user=user, created_at=now, updated_at=now)
+    other = raw_connection()
+    try:
+        with transaction.atomic():
+            assert KeyReader(Order, owner_field="user", for_update=True).get(
+                order.id, owner=user.pk
+            )
+            # when: another connection asks for the same row's lock, without waiting
+            with pytest.raises(psycopg.errors.LockNotAvailable):
+                other.execute(
+                    "SELECT 1 FROM orders_order WHERE id = %s FOR UPDATE NOWAIT", [order.id]
+                )
+            other.rollback()
+        # then: released with the transaction
+        assert other.execute(
+            "SELECT 1 FROM orders_order WHERE id = %s FOR UPDATE NOWAIT", [order.id]
+        ).fetchone() == (1,)
+    finally:
+        other.rollback()
+        other.close()

@@ -30,24 +30,50 @@ def from_db_fields(model: type[models.Model]) -> list[models.Field]:
 
 
 class KeyReader(Generic[M]):
-    """`get(key)`: the `model` row whose primary key is `key`, or None."""
+    """`get(key)`: the `model` row whose primary key is `key`, or None.
 
-    def __init__(self, model: type[M]) -> None:
+    With `owner_field`, `get(key, owner=x)` also requires that field to be `x` (None: any); with
+    `for_update`, the row is locked (FOR UPDATE) until the caller's transaction ends.
+    """
+
+    def __init__(
+        self, model: type[M], *, owner_field: str | None = None, for_update: bool = False
+    ) -> None:
         fields = from_db_fields(model)
         self.model = model
+        self._owner_field = owner_field
+        self._for_update = for_update
         self._attnames = [field.attname for field in fields]
         quote = connection.ops.quote_name
         columns = ", ".join(quote(field.column) for field in fields)
         pk = model._meta.pk
         assert pk is not None
         table = quote(model._meta.db_table)
-        self._sql = f"SELECT {columns} FROM {table} WHERE {quote(pk.column)} = %s"
+        lock = " FOR UPDATE" if for_update else ""
+        where = f"{quote(pk.column)} = %s"
+        self._sql = f"SELECT {columns} FROM {table} WHERE {where}{lock}"
+        self._owned_sql = ""
+        if owner_field is not None:
+            (owner_column,) = [f.column for f in fields if owner_field in (f.name, f.attname)]
+            self._owned_sql = (
+                f"SELECT {columns} FROM {table} WHERE {where} AND {quote(owner_column)} = %s{lock}"
+            )
 
-    def get(self, key: Any) -> M | None:
+    def get(self, key: Any, *, owner: Any = None) -> M | None:
+        if owner is not None and self._owner_field is None:
+            raise TypeError("an owner needs a KeyReader made with owner_field")
         if connection.vendor != "postgresql":
-            return self.model._default_manager.filter(pk=key).first()
+            rows = self.model._default_manager.filter(pk=key)
+            if owner is not None:
+                rows = rows.filter(**{self._owner_field: owner})  # type: ignore[misc]
+            if self._for_update:
+                rows = rows.select_for_update()
+            return rows.first()
         with connection.cursor() as cursor:
-            cursor.execute(self._sql, [key])
+            if owner is None:
+                cursor.execute(self._sql, [key])
+            else:
+                cursor.execute(self._owned_sql, [key, owner])
             row = cursor.fetchone()
         if row is None:
             return None
