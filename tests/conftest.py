@@ -1,10 +1,12 @@
 """Shared fixtures; PostgreSQL-only tests are skipped unless the database is PostgreSQL."""
 
 from collections.abc import Callable
+from typing import Any
 
 import pytest
 from django.db import connection
 from rest_framework.test import APIClient
+from rest_framework.views import APIView
 
 from orderservice.tokens.services import token_issue
 
@@ -40,3 +42,17 @@ def client_user(make_client: Callable[..., APIClient]) -> APIClient:
 @pytest.fixture
 def client_staff(make_client: Callable[..., APIClient]) -> APIClient:
     return make_client("boss", staff=True)
+
+
+@pytest.fixture
+def dispatches(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The paths DRF's dispatch answered."""
+    seen: list[str] = []
+    dispatch = APIView.dispatch
+
+    def spy(self: APIView, request: Any, *args: Any, **kwargs: Any) -> Any:
+        seen.append(request.path)
+        return dispatch(self, request, *args, **kwargs)
+
+    monkeypatch.setattr(APIView, "dispatch", spy)
+    return seen

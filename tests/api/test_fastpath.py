@@ -23,7 +23,6 @@ from hypothesis import strategies as st
 from rest_framework.exceptions import ParseError
 from rest_framework.parsers import JSONParser
 from rest_framework.test import APIClient
-from rest_framework.views import APIView
 
 from orderservice.api import fastpath, throttling
 from orderservice.inventory import services as inventory
@@ -53,20 +52,6 @@ def _world(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     inventory.product_create(product_id="SKU-0", name="None left", product_count=0, actor="t")
     yield
     throttling.local_counts_clear()
-
-
-@pytest.fixture
-def dispatches(monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    """The paths DRF's dispatch answered."""
-    seen: list[str] = []
-    dispatch = APIView.dispatch
-
-    def spy(self: APIView, request: Any, *args: Any, **kwargs: Any) -> Any:
-        seen.append(request.path)
-        return dispatch(self, request, *args, **kwargs)
-
-    monkeypatch.setattr(APIView, "dispatch", spy)
-    return seen
 
 
 def _answer(response: Any) -> tuple[int, dict[str, str], Any]:

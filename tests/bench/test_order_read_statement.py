@@ -10,7 +10,6 @@ from django.db import connection
 from django.test import override_settings
 from django.test.utils import CaptureQueriesContext
 from rest_framework.test import APIClient
-from rest_framework.views import APIView
 
 from orderservice.inventory.models import Product
 
@@ -18,20 +17,6 @@ pytestmark = pytest.mark.django_db
 
 PRODUCTS = ["SKU-C", "SKU-A", "SKU-B"]
 STATEMENTS = 1 if connection.vendor == "postgresql" else 2
-
-
-@pytest.fixture(autouse=True)
-def dispatches(monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    """The paths DRF's dispatch answered."""
-    seen: list[str] = []
-    dispatch = APIView.dispatch
-
-    def spy(self: APIView, request: Any, *args: Any, **kwargs: Any) -> Any:
-        seen.append(request.path)
-        return dispatch(self, request, *args, **kwargs)
-
-    monkeypatch.setattr(APIView, "dispatch", spy)
-    return seen
 
 
 @pytest.fixture(autouse=True)

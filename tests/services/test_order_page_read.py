@@ -13,7 +13,7 @@ from django.contrib.auth.models import AbstractBaseUser, User
 from django.db import connection
 
 from orderservice.common import clock
-from orderservice.orders.models import Order, OrderItem
+from orderservice.orders.models import Order
 from orderservice.orders.selectors import (
     OrderRead,
     order_lines_priced,
@@ -21,26 +21,18 @@ from orderservice.orders.selectors import (
     order_page_read_for_user,
 )
 from orderservice.orders.status import OrderStatus
-from tests.factories import ProductFactory, StaffFactory, UserFactory, place_order
+from tests.factories import StaffFactory, UserFactory, place_order
+from tests.services.order_reads import LINES, order_with_items, products_create, read_shape
 
 pytestmark = pytest.mark.django_db
 
-# Neither in product_id order nor in price order, and ids that a text array must quote.
-LINES = [
-    ("SKU-Z", 3, Decimal("19.99")),
-    ("SKU-A", 1, Decimal("0.00")),
-    ('a,b "c" {d} NULL \\ ☕', 2_000_000_000, Decimal("9999999.99")),
-    ("NULL", 7, Decimal("0.10")),
-    ("SKU-M", 2, Decimal("1.50")),
-]
 # A base time with microseconds, so that a time that lost them would show.
 BASE = datetime(2026, 3, 1, 12, 0, 0, 123456).astimezone(clock.now().tzinfo)
 
 
 @pytest.fixture(autouse=True)
 def products() -> None:
-    for product_id, _, _ in LINES:  # a line's unit price is its own: the products' may differ
-        ProductFactory.create(product_id=product_id, product_count=100, price=Decimal("5.00"))
+    products_create()
 
 
 def _order(
@@ -50,46 +42,19 @@ def _order(
     seconds: float,
     status: str = OrderStatus.PLACED,
 ) -> Order:
-    """An order created `seconds` after BASE, with these items inserted in this order (so with
-    increasing item ids)."""
+    """An order created `seconds` after BASE, with these items in this order."""
     created = BASE + timedelta(seconds=seconds)
-    order = Order.objects.create(
-        user=user,
-        status=status,
+    return order_with_items(
+        user,
+        lines,
         created_at=created,
         updated_at=created + timedelta(microseconds=7),
+        status=status,
     )
-    for product_id, count, price in lines:
-        OrderItem.objects.create(
-            order=order, product_id=product_id, item_count=count, unit_price=price
-        )
-    return order
 
 
 def _newest_first(orders: list[Order]) -> list[str]:
     return [o.id for o in sorted(orders, key=lambda o: (o.created_at, o.id), reverse=True)]
-
-
-def _shape(value: object) -> tuple[str, object, str]:
-    # repr tells Decimal("1.50") from Decimal("1.5"), an aware datetime's zone, int from bool.
-    return type(value).__name__, value, repr(value)
-
-
-def _fields(order: Order) -> list[tuple[str, tuple[str, object, str]]]:
-    return [
-        (field.attname, _shape(getattr(order, field.attname)))
-        for field in Order._meta.concrete_fields
-    ]
-
-
-def _read(read: OrderRead) -> tuple[Any, ...]:
-    return (
-        _fields(read.order),
-        read.order._state.adding,
-        read.order._state.db,
-        [(pid, _shape(n)) for pid, n in read.lines.items()],  # in their order
-        [(pid, _shape(p)) for pid, p in read.prices.items()],
-    )
 
 
 def _orm(**page: Any) -> list[OrderRead]:
@@ -106,7 +71,7 @@ def _page(
     """The page, after checking that it is the ORM's, field by field and type by type."""
     page: dict[str, Any] = {"user": user, "status": status, "after": after, "limit": limit}
     reads = order_page_read_for_user(**page)
-    assert [_read(r) for r in reads] == [_read(r) for r in _orm(**page)]
+    assert [read_shape(r) for r in reads] == [read_shape(r) for r in _orm(**page)]
     assert all(r.order._state.adding is False for r in reads)  # saved rows, as the ORM's
     return reads
 

@@ -12,7 +12,7 @@ from django.db import connection
 
 from orderservice.common import clock
 from orderservice.orders.exceptions import OrderNotFound
-from orderservice.orders.models import Order, OrderItem
+from orderservice.orders.models import Order
 from orderservice.orders.selectors import (
     OrderRead,
     order_get_for_user,
@@ -20,49 +20,22 @@ from orderservice.orders.selectors import (
     order_read_for_user,
 )
 from orderservice.orders.status import OrderStatus
-from tests.factories import ProductFactory, StaffFactory, UserFactory, place_order
+from tests.factories import StaffFactory, UserFactory, place_order
+from tests.services.order_reads import LINES, order_with_items, products_create, read_shape
 
 pytestmark = pytest.mark.django_db
-
-# Neither in product_id order nor in price order, and ids that a text array must quote.
-LINES = [
-    ("SKU-Z", 3, Decimal("19.99")),
-    ("SKU-A", 1, Decimal("0.00")),
-    ('a,b "c" {d} NULL \\ ☕', 2_000_000_000, Decimal("9999999.99")),
-    ("NULL", 7, Decimal("0.10")),
-    ("SKU-M", 2, Decimal("1.00")),
-]
 
 
 @pytest.fixture(autouse=True)
 def products() -> None:
-    for product_id, _, _ in LINES:  # a line's unit price is its own: the products' may differ
-        ProductFactory.create(product_id=product_id, product_count=100, price=Decimal("5.00"))
+    products_create()
 
 
 def _order(user: User, lines: list[tuple[str, int, Decimal]], **fields: Any) -> Order:
-    """An order with these items, inserted in this order (so with increasing item ids)."""
     now = clock.now()
-    order = Order.objects.create(
-        user=user, created_at=now - timedelta(days=3), updated_at=now, **fields
+    return order_with_items(
+        user, lines, created_at=now - timedelta(days=3), updated_at=now, **fields
     )
-    for product_id, count, price in lines:
-        OrderItem.objects.create(
-            order=order, product_id=product_id, item_count=count, unit_price=price
-        )
-    return order
-
-
-def _shape(value: object) -> tuple[str, object, str]:
-    # repr tells Decimal("1.50") from Decimal("1.5"), an aware datetime's zone, int from bool.
-    return type(value).__name__, value, repr(value)
-
-
-def _fields(order: Order) -> list[tuple[str, tuple[str, object, str]]]:
-    return [
-        (field.attname, _shape(getattr(order, field.attname)))
-        for field in Order._meta.concrete_fields
-    ]
 
 
 def _orm(order_id: str, user: AbstractBaseUser) -> OrderRead:
@@ -72,16 +45,8 @@ def _orm(order_id: str, user: AbstractBaseUser) -> OrderRead:
 
 def _same_as_orm(read: OrderRead, order_id: str, user: AbstractBaseUser) -> None:
     orm = _orm(order_id, user)
-    assert _fields(read.order) == _fields(orm.order)
+    assert read_shape(read) == read_shape(orm)
     assert read.order._state.adding is False  # a saved row, as the ORM's
-    assert read.order._state.db == orm.order._state.db
-    assert list(read.lines.items()) == list(orm.lines.items())  # same lines, same order
-    assert [(pid, _shape(n)) for pid, n in read.lines.items()] == [
-        (pid, _shape(n)) for pid, n in orm.lines.items()
-    ]
-    assert [(pid, _shape(p)) for pid, p in read.prices.items()] == [
-        (pid, _shape(p)) for pid, p in orm.prices.items()
-    ]
 
 
 @pytest.mark.parametrize("size", [0, 1, 2, len(LINES)])
