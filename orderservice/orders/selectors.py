@@ -17,10 +17,17 @@ from orderservice.orders.models import Order, OrderItem
 from orderservice.orders.status import OrderStatus
 
 
+def visible_owner(user: AbstractBaseUser) -> Any:
+    """The user_id that `user`'s orders are limited to: their own id, or None for staff (any
+    order). Every read and lock of an order asks this."""
+    return None if getattr(user, "is_staff", False) else user.pk
+
+
 def orders_visible_to(user: AbstractBaseUser) -> QuerySet[Order]:
     orders = Order.objects.all()
-    if not getattr(user, "is_staff", False):
-        orders = orders.filter(user_id=user.pk)
+    owner = visible_owner(user)
+    if owner is not None:
+        orders = orders.filter(user_id=owner)
     return orders
 
 
@@ -88,25 +95,21 @@ def _order_sql() -> _OrderSql:
     )
 
 
-def _order_read_sql() -> tuple[list[str], str, str]:
-    """The attnames of the order's columns, and the statements (any order; the user's own) that
-    read them for one order id with its items as three arrays in item id order: one row, or
-    none. An aggregate without GROUP BY gives a row even for no item, of NULL arrays then."""
-    sql = _order_sql()
-    any_order = f"{sql.select} FROM {sql.table} o {sql.items} WHERE {sql.o['id']} = %s"
-    own_order = f"{any_order} AND {sql.o['user']} = %s"
-    return sql.attnames, any_order, own_order
-
-
 # Built once: the ORM built a QuerySet with a Prefetch and compiled its two statements on every
 # read. GET /orders/{id} went from 4.24 M to 1.22 M CPU instructions (`make bench-layers`, PG).
-_ORDER_ATTNAMES, _ORDER_READ_ANY, _ORDER_READ_OWN = _order_read_sql()
+_ORDER_SQL = _order_sql()
+# One order by id (any owner; the user's own): one row, or none.
+_ORDER_READ_ANY = (
+    f"{_ORDER_SQL.select} FROM {_ORDER_SQL.table} o {_ORDER_SQL.items}"
+    f" WHERE {_ORDER_SQL.o['id']} = %s"
+)
+_ORDER_READ_OWN = f"{_ORDER_READ_ANY} AND {_ORDER_SQL.o['user']} = %s"
 
 
 def _order_read_row(row: Sequence[Any]) -> OrderRead:
     """An OrderRead from a row of `_OrderSql.select`: the order's columns, then the arrays."""
     *columns, product_ids, counts, prices = row
-    order = Order.from_db(connection.alias, _ORDER_ATTNAMES, columns)
+    order = Order.from_db(connection.alias, _ORDER_SQL.attnames, columns)
     if product_ids is None:  # no item
         return OrderRead(order, {}, {})
     return OrderRead(
@@ -127,11 +130,12 @@ def order_read_for_user(*, order_id: str, user: AbstractBaseUser) -> OrderRead:
     if connection.vendor != "postgresql":
         order = order_get_for_user(order_id=order_id, user=user)
         return OrderRead(order, *order_lines_priced(order))
+    owner = visible_owner(user)
     with connection.cursor() as cursor:
-        if getattr(user, "is_staff", False):
+        if owner is None:
             cursor.execute(_ORDER_READ_ANY, [order_id])
         else:
-            cursor.execute(_ORDER_READ_OWN, [order_id, user.pk])
+            cursor.execute(_ORDER_READ_OWN, [order_id, owner])
         row = cursor.fetchone()
     if row is None:
         raise OrderNotFound(order_id)
@@ -170,7 +174,7 @@ def _order_page_sql(*, own: bool, status: bool, after: bool) -> str:
     rows as `created_at < c OR (created_at = c AND id < i)`); only then does the lateral read
     the items, of the page's orders alone.
     """
-    sql = _order_sql()
+    sql = _ORDER_SQL
     o = sql.o
     where = [
         *([f"{o['user']} = %s"] if own else []),
@@ -210,8 +214,9 @@ def order_page_read_for_user(
     if connection.vendor != "postgresql":
         orders = order_list_for_user(user=user, status=status, after=after, limit=limit)
         return [OrderRead(order, *order_lines_priced(order)) for order in orders]
-    own = not getattr(user, "is_staff", False)
-    params: list[Any] = [user.pk] if own else []
+    owner = visible_owner(user)
+    own = owner is not None
+    params: list[Any] = [owner] if own else []
     if status is not None:
         params.append(status)
     if after is not None:

@@ -31,7 +31,7 @@ from orderservice.orders.exceptions import (
 )
 from orderservice.orders.lines import LineChange, apply_edit
 from orderservice.orders.models import Order, OrderItem
-from orderservice.orders.selectors import order_lines_priced
+from orderservice.orders.selectors import order_lines_priced, visible_owner
 from orderservice.orders.status import OrderStatus, edit_refusal, transition_refusal
 
 
@@ -187,9 +187,7 @@ def _order_lock(
     *, order_id: str, user: AbstractBaseUser, if_match: Collection[int] | None
 ) -> Order:
     """Lock the caller's order row and check the client's If-Match while holding it."""
-    # Visible as selectors.orders_visible_to says: staff any order, others their own.
-    owner = None if getattr(user, "is_staff", False) else user.pk
-    order = _ORDER_ROWS.get(order_id, owner=owner)
+    order = _ORDER_ROWS.get(order_id, owner=visible_owner(user))
     if order is None:
         raise OrderNotFound(order_id)
     if if_match is not None and order.version not in if_match:

@@ -55,6 +55,7 @@ from orderservice.common.db.errors import sqlstate
 
 # Changing how the function is written (below) must change every name too.
 _TEMPLATE_VERSION = "1"
+_HASH_DIGITS = 12  # of the statement's hash in its function's name
 _PLACEHOLDER = re.compile(r"%\((\w+)\)s")
 _UNDEFINED_FUNCTION = "42883"
 
@@ -81,7 +82,7 @@ class StoredStatement:
     @cached_property
     def function_name(self) -> str:
         digest = hashlib.sha256(f"{_TEMPLATE_VERSION}\0{self.sql}".encode()).hexdigest()
-        return f"{self.name}_{digest[:12]}"
+        return f"{self.name}_{digest[:_HASH_DIGITS]}"
 
     @cached_property
     def parameters(self) -> tuple[str, ...]:
@@ -216,7 +217,7 @@ def stale(using: str = "default") -> list[str]:
     versions called. Sorted."""
     current = {statement.function_name for statement in _REGISTERED}
     stems = sorted({statement.name for statement in _REGISTERED})
-    patterns = [f"^{re.escape(stem)}_[0-9a-f]{{12}}$" for stem in stems]
+    patterns = [f"^{re.escape(stem)}_[0-9a-f]{{{_HASH_DIGITS}}}$" for stem in stems]
     with connections[using].cursor() as cursor:
         cursor.execute(
             "SELECT p.oid::regprocedure::text, p.proname FROM pg_proc p"
